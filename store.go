@@ -1,0 +1,130 @@
+package weft
+
+import (
+	"context"
+	"time"
+)
+
+// StoreOutcome says what storing one alert did.
+type StoreOutcome string
+
+// Store outcomes.
+const (
+	// OutcomeStored: a new alert, stored and placed in an incident.
+	OutcomeStored StoreOutcome = "stored"
+	// OutcomeUpdated: a newer version of a stored alert replaced it.
+	OutcomeUpdated StoreOutcome = "updated"
+	// OutcomeDuplicate: the same alert was already stored; nothing changed.
+	OutcomeDuplicate StoreOutcome = "duplicate"
+	// OutcomeStale: an older version of a stored alert; nothing changed.
+	OutcomeStale StoreOutcome = "stale"
+)
+
+// StoreResult is the outcome of storing one alert of a batch.
+type StoreResult struct {
+	Outcome    StoreOutcome
+	AlertID    string
+	IncidentID int64
+}
+
+// AlertStore stores and reads alerts. Implementations are safe for concurrent
+// use.
+type AlertStore interface {
+	// StoreAlerts stores a batch of normalized alerts in one transaction and
+	// returns one result per alert, in order. It returns only after the batch
+	// is durably committed; on error nothing of the batch is stored.
+	//
+	// An alert is identified by (TenantID, Source, ProviderAlertID). A repeat
+	// is stored once: it replaces the stored alert when its
+	// ProviderLastUpdateDateTime is later, or when neither has one and its
+	// content differs; otherwise it is a duplicate (same content) or stale
+	// (older version). Repeats within one batch follow the same rule in batch
+	// order. A new alert is placed in an incident in the same transaction.
+	StoreAlerts(ctx context.Context, alerts []*Alert) ([]StoreResult, error)
+
+	// FindAlert returns one alert with its raw original. It returns an
+	// ENOTFOUND error when the tenant has no alert with that id.
+	FindAlert(ctx context.Context, tenantID, id string) (*Alert, error)
+
+	// ListAlerts returns a page of a tenant's alerts, newest first.
+	ListAlerts(ctx context.Context, q AlertQuery) (AlertPage, error)
+}
+
+// AlertQuery selects alerts of one tenant.
+type AlertQuery struct {
+	TenantID   string
+	IncidentID int64 // 0: any
+	Top, Skip  int   // Top 0 means the default page size
+	Count      bool  // also count all matches
+}
+
+// AlertPage is one page of alerts. Count is the total number of matches when
+// asked for, else -1. More says whether there are more after this page.
+type AlertPage struct {
+	Alerts []*Alert
+	Count  int64
+	More   bool
+}
+
+// IncidentStore reads incidents and their activity. Implementations are safe
+// for concurrent use.
+type IncidentStore interface {
+	// FindIncident returns one incident, with its alerts when expandAlerts is
+	// set. It returns an ENOTFOUND error when the tenant has none with that id.
+	FindIncident(ctx context.Context, tenantID string, id int64, expandAlerts bool) (*Incident, error)
+
+	// ListIncidents returns a page of a tenant's incidents, most recently
+	// updated first.
+	ListIncidents(ctx context.Context, q IncidentQuery) (IncidentPage, error)
+
+	// ListActivities returns an incident's activity log, oldest first.
+	ListActivities(ctx context.Context, tenantID string, incidentID int64) ([]*Activity, error)
+}
+
+// IncidentQuery selects incidents of one tenant.
+type IncidentQuery struct {
+	TenantID     string
+	Status       []IncidentStatus // empty: any
+	Top, Skip    int
+	Count        bool
+	ExpandAlerts bool
+}
+
+// IncidentPage is one page of incidents; see AlertPage.
+type IncidentPage struct {
+	Incidents []*Incident
+	Count     int64
+	More      bool
+}
+
+// TenantStore manages tenants. The default tenant always exists.
+type TenantStore interface {
+	// CreateTenant adds a tenant; ECONFLICT if the id is taken, EINVALID if
+	// the id is not 1–64 characters of [a-zA-Z0-9._-].
+	CreateTenant(ctx context.Context, t *Tenant) error
+	// FindTenant returns a tenant or an ENOTFOUND error.
+	FindTenant(ctx context.Context, id string) (*Tenant, error)
+	// ListTenants returns all tenants ordered by id.
+	ListTenants(ctx context.Context) ([]*Tenant, error)
+}
+
+// Store is everything a weft store provides.
+type Store interface {
+	AlertStore
+	IncidentStore
+	TenantStore
+	// Ping checks that the store can serve requests.
+	Ping(ctx context.Context) error
+	// Close finishes in-flight work and releases the store.
+	Close() error
+}
+
+// DefaultPageSize and MaxPageSize bound $top.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 1000
+)
+
+// Clock returns the current time; stores and services take one so that tests
+// control time.
+type Clock func() time.Time
