@@ -20,7 +20,7 @@ type Alert struct {
 	TenantID        string `json:"tenantId"`
 	Source          string `json:"source"`
 	ProviderAlertID string `json:"providerAlertId"`
-	IncidentID      int64  `json:"incidentId,omitempty,string"`
+	IncidentID      int64  `json:"incidentId,omitzero,string"`
 
 	Title              string      `json:"title"`
 	Description        string      `json:"description,omitempty"`

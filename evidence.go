@@ -82,7 +82,7 @@ type Evidence struct {
 	NtDomain        string   `json:"ntDomain,omitempty"`
 	DNSDomain       string   `json:"dnsDomain,omitempty"`
 	OsPlatform      string   `json:"osPlatform,omitempty"`
-	OsBuild         int64    `json:"osBuild,omitempty"`
+	OsBuild         int64    `json:"osBuild,omitzero"`
 	RbacGroupName   string   `json:"rbacGroupName,omitempty"`
 	HealthStatus    string   `json:"healthStatus,omitempty"`
 	RiskScore       string   `json:"riskScore,omitempty"`
@@ -112,7 +112,7 @@ type Evidence struct {
 	// Mail cluster.
 	ClusterBy         string   `json:"clusterBy,omitempty"`
 	ClusterByValue    string   `json:"clusterByValue,omitempty"`
-	EmailCount        int64    `json:"emailCount,omitempty"`
+	EmailCount        int64    `json:"emailCount,omitzero"`
 	NetworkMessageIDs []string `json:"networkMessageIds,omitempty"`
 
 	// IP, URL, domain.
@@ -125,11 +125,11 @@ type Evidence struct {
 	FileDetails *FileDetails `json:"fileDetails,omitempty"`
 
 	// Process.
-	ProcessID                     int64        `json:"processId,omitempty"`
+	ProcessID                     int64        `json:"processId,omitzero"`
 	ProcessCommandLine            string       `json:"processCommandLine,omitempty"`
 	ProcessCreationDateTime       *time.Time   `json:"processCreationDateTime,omitempty"`
 	ImageFile                     *FileDetails `json:"imageFile,omitempty"`
-	ParentProcessID               int64        `json:"parentProcessId,omitempty"`
+	ParentProcessID               int64        `json:"parentProcessId,omitzero"`
 	ParentProcessCreationDateTime *time.Time   `json:"parentProcessCreationDateTime,omitempty"`
 	ParentProcessImageFile        *FileDetails `json:"parentProcessImageFile,omitempty"`
 
@@ -170,7 +170,7 @@ type FileDetails struct {
 	FileName      string `json:"fileName,omitempty"`
 	FilePath      string `json:"filePath,omitempty"`
 	FilePublisher string `json:"filePublisher,omitempty"`
-	FileSize      int64  `json:"fileSize,omitempty"`
+	FileSize      int64  `json:"fileSize,omitzero"`
 	Issuer        string `json:"issuer,omitempty"`
 	Signer        string `json:"signer,omitempty"`
 	Md5           string `json:"md5,omitempty"`

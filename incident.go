@@ -19,7 +19,7 @@ type Incident struct {
 	SystemTags         []string       `json:"systemTags"`
 	Comments           []Comment      `json:"comments"`
 	ResolvingComment   string         `json:"resolvingComment,omitempty"`
-	RedirectIncidentID int64          `json:"redirectIncidentId,omitempty,string"`
+	RedirectIncidentID int64          `json:"redirectIncidentId,omitzero,string"`
 
 	// PriorityScore is 0–100; PriorityFactors say what produced it. Nil until
 	// the score has been computed.

@@ -80,8 +80,8 @@ func (a *Alert) Normalize(now time.Time) (warnings []string, err error) {
 	case len(a.Evidence) > MaxEvidence:
 		return nil, &FieldError{"evidence", fmt.Sprintf("has %d records; at most %d per alert", len(a.Evidence), MaxEvidence)}
 	}
-	if len(a.TenantID) > 128 {
-		return nil, &FieldError{"tenantId", "is longer than 128 bytes"}
+	if err := ValidateTenantID(a.TenantID); err != nil {
+		return nil, &FieldError{"tenantId", ErrorMessage(err)}
 	}
 	if a.Severity == "" {
 		a.Severity = SeverityUnknown
@@ -145,7 +145,24 @@ func (a *Alert) Normalize(now time.Time) (warnings []string, err error) {
 		fix(s, MaxFieldBytes)
 	}
 	for i := range a.Evidence {
-		a.Evidence[i].eachString(func(s *string) { fix(s, MaxFieldBytes) })
+		e := &a.Evidence[i]
+		e.eachString(func(s *string) { fix(s, MaxFieldBytes) })
+		for _, t := range []*time.Time{e.CreatedDateTime, e.ReceivedDateTime, e.ProcessCreationDateTime, e.ParentProcessCreationDateTime} {
+			if t != nil {
+				*t = t.UTC()
+			}
+		}
+	}
+	for i := range a.Comments {
+		c := &a.Comments[i]
+		fix(&c.Comment, MaxFieldBytes)
+		fix(&c.CreatedByDisplayName, MaxFieldBytes)
+		c.CreatedDateTime = c.CreatedDateTime.UTC()
+	}
+	for _, t := range []*time.Time{a.ResolvedDateTime, a.ProviderCreatedDateTime, a.ProviderLastUpdateDateTime} {
+		if t != nil {
+			*t = t.UTC()
+		}
 	}
 	if cut {
 		warnings = append(warnings, fmt.Sprintf("fields longer than %d bytes were cut", MaxFieldBytes))

@@ -27,3 +27,18 @@ type Tenant struct {
 // Version is the weft release, set at build time with
 // -ldflags "-X github.com/weftxdr/weft.Version=v1.2.3".
 var Version = "dev"
+
+// ValidateTenantID checks that id is 1–64 characters of [a-zA-Z0-9._-], the
+// rule for every tenant id. It returns an EINVALID error otherwise.
+func ValidateTenantID(id string) error {
+	if id == "" || len(id) > 64 {
+		return Errorf(EINVALID, "tenant id %q must be 1 to 64 characters long", truncate(id, 80))
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return Errorf(EINVALID, "tenant id %q may contain only letters, digits, '.', '_' and '-'", truncate(id, 80))
+		}
+	}
+	return nil
+}

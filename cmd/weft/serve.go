@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
+const serveHelp = `
+Run the weft server: the REST API under /api/v1, /healthz, /readyz and
+/metrics, on an embedded SQLite database in the data directory (created if
+missing). Every flag can also be set by the environment variable named in its
+description; a flag wins over the environment.
+
+SIGINT or SIGTERM shut the server down cleanly: it stops accepting requests,
+finishes in-flight ingest batches (they are answered only once committed),
+and closes the database.
+`
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "[flags]", serveHelp, stderr)
+	addr := fs.String("addr", envOr("WEFT_ADDR", "127.0.0.1:8080"), "listen `address` (WEFT_ADDR)")
+	data := fs.String("data", envOr("WEFT_DATA", "weft-data"), "data `directory` (WEFT_DATA)")
+	logLevel := fs.String("log-level", envOr("WEFT_LOG_LEVEL", "info"), "log `level`: debug, info, warn, error (WEFT_LOG_LEVEL)")
+	logFormat := fs.String("log-format", envOr("WEFT_LOG_FORMAT", "text"), "log `format`: text or json (WEFT_LOG_FORMAT)")
+	sync := fs.String("sync", envOr("WEFT_SYNC", "full"), "SQLite synchronous `mode`: full (durable against power loss) or normal (durable against process crashes) (WEFT_SYNC)")
+	maxBody := fs.Int64("max-body", envInt64("WEFT_MAX_BODY", 32<<20), "largest ingest request body in `bytes` (WEFT_MAX_BODY)")
+	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on shutdown")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	logger, err := newLogger(stderr, *logLevel, *logFormat)
+	if err != nil {
+		return err
+	}
+	rs, err := startServer(serverConfig{Addr: *addr, DataDir: *data, Synchronous: *sync, MaxBodyBytes: *maxBody, Logger: logger})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "weft listening on %s (data in %s)\n", rs.URL, *data)
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case err := <-rs.served:
+		rs.served <- err
+		logger.Error("server stopped", "err", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), *grace)
+	defer cancel()
+	if err := rs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func envInt64(key string, def int64) int64 {
+	if v := envOr(key, ""); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+	}
+	return def
+}

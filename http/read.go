@@ -1,0 +1,129 @@
+package http
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/weftxdr/weft"
+)
+
+func (s *Server) handleListAlerts(w http.ResponseWriter, r *http.Request) {
+	p, err := parseListParams(r.URL.Query())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	page, err := s.store.ListAlerts(r.Context(), weft.AlertQuery{TenantID: tenantOf(r), Top: p.Top, Skip: p.Skip, Count: p.Count})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resp := listResponse[*weft.Alert]{Value: page.Alerts}
+	if p.Count {
+		resp.Count = &page.Count
+	}
+	if page.More {
+		resp.NextLink = nextLink(r, p)
+	}
+	s.writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) handleGetAlert(w http.ResponseWriter, r *http.Request) {
+	if _, err := parseListParams(r.URL.Query()); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	a, err := s.store.FindAlert(r.Context(), tenantOf(r), r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) handleListIncidents(w http.ResponseWriter, r *http.Request) {
+	p, err := parseListParams(r.URL.Query(), "alerts")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	page, err := s.store.ListIncidents(r.Context(), weft.IncidentQuery{
+		TenantID: tenantOf(r), Top: p.Top, Skip: p.Skip, Count: p.Count, ExpandAlerts: p.expands("alerts"),
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resp := listResponse[*weft.Incident]{Value: page.Incidents}
+	if p.Count {
+		resp.Count = &page.Count
+	}
+	if page.More {
+		resp.NextLink = nextLink(r, p)
+	}
+	s.writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) handleGetIncident(w http.ResponseWriter, r *http.Request) {
+	p, err := parseListParams(r.URL.Query(), "alerts")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id, err := parseIncidentID(r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	inc, err := s.store.FindIncident(r.Context(), tenantOf(r), id, p.expands("alerts"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", `"`+strconv.FormatInt(inc.Version, 10)+`"`)
+	s.writeJSON(w, http.StatusOK, inc)
+}
+
+func (s *Server) handleListActivity(w http.ResponseWriter, r *http.Request) {
+	id, err := parseIncidentID(r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// The incident must exist in this tenant, so that an empty log and a
+	// missing incident are told apart.
+	if _, err := s.store.FindIncident(r.Context(), tenantOf(r), id, false); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	acts, err := s.store.ListActivities(r.Context(), tenantOf(r), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, listResponse[*weft.Activity]{Value: acts})
+}
+
+func (s *Server) handleListTenants(w http.ResponseWriter, r *http.Request) {
+	ts, err := s.store.ListTenants(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, listResponse[*weft.Tenant]{Value: ts})
+}
+
+func parseIncidentID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, weft.Errorf(weft.ENOTFOUND, "incident %q not found: incident ids are positive integers", truncateForMessage(s))
+	}
+	return id, nil
+}
+
+func truncateForMessage(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}

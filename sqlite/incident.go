@@ -1,0 +1,355 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/weftxdr/weft"
+)
+
+// incidentSelect lists the columns scanIncident reads.
+const incidentSelect = `SELECT id, tenant_id, display_name, description, severity, status,
+	classification, determination, assigned_to, custom_tags, system_tags, comments,
+	resolving_comment, redirect_incident_id, priority_score, priority_factors,
+	created, last_update, first_activity, last_activity, last_modified_by, alert_count,
+	categories, service_sources, detection_sources, impacted_entities, version
+	FROM incidents`
+
+// FindIncident returns one incident of a tenant, with its alerts (ordered by
+// first activity, without raw originals) when expandAlerts is set. It returns
+// an ENOTFOUND error when the tenant has no incident with that id.
+//
+// Lists of the incident (tags, comments, categories, sources, entities) are
+// empty rather than nil, so that they encode as [] and not null.
+func (s *Store) FindIncident(ctx context.Context, tenantID string, id int64, expandAlerts bool) (*weft.Incident, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find incident: %w", err)
+	}
+	defer tx.Rollback()
+	incs, err := queryIncidents(ctx, tx, incidentSelect+` WHERE tenant_id = ? AND id = ?`, tenantID, id)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find incident: %w", err)
+	}
+	if len(incs) == 0 {
+		return nil, weft.Errorf(weft.ENOTFOUND, "incident %d not found", id)
+	}
+	if expandAlerts {
+		if err := expandIncidentAlerts(ctx, tx, tenantID, incs); err != nil {
+			return nil, fmt.Errorf("sqlite: find incident: %w", err)
+		}
+	}
+	return incs[0], nil
+}
+
+// ListIncidents returns a page of a tenant's incidents, most recently updated
+// first (ties: highest id first), filtered by status when q.Status is set.
+// Paging is as in ListAlerts; an unknown status is EINVALID.
+func (s *Store) ListIncidents(ctx context.Context, q weft.IncidentQuery) (weft.IncidentPage, error) {
+	if err := s.enter(); err != nil {
+		return weft.IncidentPage{}, err
+	}
+	defer s.leave()
+	limit, err := pageLimit(q.Top, q.Skip)
+	if err != nil {
+		return weft.IncidentPage{}, err
+	}
+	where, args := `tenant_id = ?`, []any{q.TenantID}
+	if len(q.Status) > 0 {
+		for _, st := range q.Status {
+			if !validStatus(st) {
+				return weft.IncidentPage{}, weft.Errorf(weft.EINVALID, "status %q is not one of %v", truncate(string(st), 64), weft.IncidentStatuses)
+			}
+			args = append(args, string(st))
+		}
+		where += ` AND status IN (?` + repeatParams(len(q.Status)-1) + `)`
+	}
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return weft.IncidentPage{}, fmt.Errorf("sqlite: list incidents: %w", err)
+	}
+	defer tx.Rollback()
+	incs, err := queryIncidents(ctx, tx, incidentSelect+` WHERE `+where+
+		` ORDER BY last_update DESC, id DESC LIMIT ? OFFSET ?`, append(args, limit+1, q.Skip)...)
+	if err != nil {
+		return weft.IncidentPage{}, fmt.Errorf("sqlite: list incidents: %w", err)
+	}
+	page := weft.IncidentPage{Incidents: incs, Count: -1}
+	if len(incs) > limit {
+		page.Incidents, page.More = incs[:limit], true
+	}
+	if q.ExpandAlerts && len(page.Incidents) > 0 {
+		if err := expandIncidentAlerts(ctx, tx, q.TenantID, page.Incidents); err != nil {
+			return weft.IncidentPage{}, fmt.Errorf("sqlite: list incidents: %w", err)
+		}
+	}
+	if q.Count {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM incidents WHERE `+where, args...).Scan(&page.Count); err != nil {
+			return weft.IncidentPage{}, fmt.Errorf("sqlite: count incidents: %w", err)
+		}
+	}
+	return page, nil
+}
+
+func validStatus(st weft.IncidentStatus) bool {
+	for _, v := range weft.IncidentStatuses {
+		if v == st {
+			return true
+		}
+	}
+	return false
+}
+
+// ListActivities returns an incident's activity log, oldest first. An
+// incident the tenant does not have yields an ENOTFOUND error.
+func (s *Store) ListActivities(ctx context.Context, tenantID string, incidentID int64) ([]*weft.Activity, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list activities: %w", err)
+	}
+	defer tx.Rollback()
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM incidents WHERE tenant_id = ? AND id = ?`, tenantID, incidentID).Scan(&one)
+	if errNotFound(err) {
+		return nil, weft.Errorf(weft.ENOTFOUND, "incident %d not found", incidentID)
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite: list activities: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, tenant_id, incident_id, time, actor, type, message,
+		coalesce(alert_id, ''), coalesce(before, ''), coalesce(after, '')
+		FROM activities WHERE tenant_id = ? AND incident_id = ? ORDER BY id`, tenantID, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list activities: %w", err)
+	}
+	defer rows.Close()
+	acts := []*weft.Activity{}
+	for rows.Next() {
+		var a weft.Activity
+		var t int64
+		if err := rows.Scan(&a.ID, &a.TenantID, &a.IncidentID, &t, &a.Actor, &a.Type, &a.Message,
+			&a.AlertID, &a.Before, &a.After); err != nil {
+			return nil, fmt.Errorf("sqlite: list activities: %w", err)
+		}
+		a.Time = fromNanos(t)
+		acts = append(acts, &a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list activities: %w", err)
+	}
+	return acts, nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryIncidents runs a query of incidentSelect.
+func queryIncidents(ctx context.Context, q querier, query string, args ...any) ([]*weft.Incident, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	incs := []*weft.Incident{}
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, err
+		}
+		incs = append(incs, inc)
+	}
+	return incs, rows.Err()
+}
+
+func scanIncident(rows *sql.Rows) (*weft.Incident, error) {
+	var (
+		inc                                                    weft.Incident
+		severity, created, lastUpdate, first, last             int64
+		status, classification, determination                  string
+		redirect, score                                        sql.NullInt64
+		customTags, systemTags, comments, factors              sql.RawBytes
+		categories, serviceSources, detectionSources, impacted sql.RawBytes
+	)
+	if err := rows.Scan(&inc.ID, &inc.TenantID, &inc.DisplayName, &inc.Description, &severity, &status,
+		&classification, &determination, &inc.AssignedTo, &customTags, &systemTags, &comments,
+		&inc.ResolvingComment, &redirect, &score, &factors,
+		&created, &lastUpdate, &first, &last, &inc.LastModifiedBy, &inc.AlertCount,
+		&categories, &serviceSources, &detectionSources, &impacted, &inc.Version); err != nil {
+		return nil, err
+	}
+	inc.Severity = severityOf(severity)
+	inc.Status, inc.Classification, inc.Determination = weft.IncidentStatus(status), weft.Classification(classification), weft.Determination(determination)
+	inc.RedirectIncidentID = redirect.Int64
+	if score.Valid {
+		v := int(score.Int64)
+		inc.PriorityScore = &v
+	}
+	inc.CreatedDateTime, inc.LastUpdateDateTime = fromNanos(created), fromNanos(lastUpdate)
+	inc.FirstActivityDateTime, inc.LastActivityDateTime = fromNanos(first), fromNanos(last)
+	inc.CustomTags, inc.SystemTags, inc.Comments = []string{}, []string{}, []weft.Comment{}
+	inc.Categories, inc.ServiceSources, inc.DetectionSources = []string{}, []string{}, []string{}
+	inc.ImpactedEntities = []weft.EntityRef{}
+	for _, c := range []struct {
+		name string
+		js   []byte
+		dst  any
+	}{
+		{"customTags", customTags, &inc.CustomTags},
+		{"systemTags", systemTags, &inc.SystemTags},
+		{"comments", comments, &inc.Comments},
+		{"priorityFactors", factors, &inc.PriorityFactors},
+		{"categories", categories, &inc.Categories},
+		{"serviceSources", serviceSources, &inc.ServiceSources},
+		{"detectionSources", detectionSources, &inc.DetectionSources},
+		{"impactedEntities", impacted, &inc.ImpactedEntities},
+	} {
+		if err := unmarshalNonEmpty(c.js, c.dst); err != nil {
+			return nil, fmt.Errorf("incident %d: %s: %w", inc.ID, c.name, err)
+		}
+	}
+	for i := range inc.Comments {
+		inc.Comments[i].CreatedDateTime = inc.Comments[i].CreatedDateTime.UTC()
+	}
+	return &inc, nil
+}
+
+// expandIncidentAlerts fills the Alerts of incs (all of one tenant) with one
+// query, each incident's alerts ordered by first activity, then id.
+func expandIncidentAlerts(ctx context.Context, q querier, tenantID string, incs []*weft.Incident) error {
+	byID := make(map[int64]*weft.Incident, len(incs))
+	ids := make([]int64, len(incs))
+	for i, inc := range incs {
+		inc.Alerts = []*weft.Alert{}
+		byID[inc.ID] = inc
+		ids[i] = inc.ID
+	}
+	list, err := jsonv2.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	rows, err := q.QueryContext(ctx, alertSelect+` FROM alerts
+		WHERE tenant_id = ? AND incident_id IN (SELECT value FROM json_each(?))
+		ORDER BY incident_id, first_activity, id`, tenantID, string(list))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		a, err := scanAlert(rows, false)
+		if err != nil {
+			return err
+		}
+		if inc := byID[a.IncidentID]; inc != nil {
+			inc.Alerts = append(inc.Alerts, a)
+		}
+	}
+	return rows.Err()
+}
+
+// refreshIncident recomputes the aggregates of an incident from its alerts
+// after one of them changed: severity (the highest), activity times, alert
+// count, categories, sources and impacted entities (each in the order of the
+// alerts' first activity), the name of a single-alert incident whose name no
+// analyst set, version and last update time.
+func (w *batchWriter) refreshIncident(tenantID string, id int64) error {
+	var name string
+	var locked bool
+	if err := w.stmts.incidentNaming.QueryRowContext(bg, id, tenantID).Scan(&name, &locked); err != nil {
+		return fmt.Errorf("read incident %d: %w", id, err)
+	}
+	rows, err := w.stmts.incidentAlerts.QueryContext(bg, tenantID, id)
+	if err != nil {
+		return fmt.Errorf("read alerts of incident %d: %w", id, err)
+	}
+	defer rows.Close()
+	var (
+		count                            int
+		severity                         int64
+		first, last                      int64
+		title                            string
+		categories, services, detections []string
+		entities                         []weft.EntityRef
+		seen                             = map[string]bool{}
+	)
+	for rows.Next() {
+		var (
+			aid, t, category, service, detection string
+			sev, f, l                            int64
+			evjs                                 sql.RawBytes
+		)
+		if err := rows.Scan(&aid, &t, &sev, &f, &l, &category, &service, &detection, &evjs); err != nil {
+			return fmt.Errorf("read alerts of incident %d: %w", id, err)
+		}
+		if count == 0 || f < first {
+			first = f
+		}
+		if count == 0 || l > last {
+			last = l
+		}
+		count++
+		severity, title = max(severity, sev), t
+		categories = appendDistinct(categories, category)
+		services = appendDistinct(services, service)
+		detections = appendDistinct(detections, detection)
+		var a weft.Alert
+		if err := unmarshalNonEmpty(evjs, &a.Evidence); err != nil {
+			return fmt.Errorf("read evidence of alert %s: %w", aid, err)
+		}
+		for _, r := range a.Entities() {
+			if !seen[r.Key] {
+				seen[r.Key] = true
+				entities = append(entities, r)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read alerts of incident %d: %w", id, err)
+	}
+	rows.Close()
+	if count == 1 && !locked {
+		name = title
+	}
+	js := func(v any, n int) (any, error) {
+		if n == 0 {
+			return nil, nil
+		}
+		b, err := jsonv2.Marshal(v, jsonOpts)
+		return string(b), err
+	}
+	var vals [4]any
+	for i, l := range [...]struct {
+		v any
+		n int
+	}{{categories, len(categories)}, {services, len(services)}, {detections, len(detections)}, {entities, len(entities)}} {
+		if vals[i], err = js(l.v, l.n); err != nil {
+			return fmt.Errorf("encode incident %d: %w", id, err)
+		}
+	}
+	if _, err := w.stmts.updateIncident.ExecContext(bg, name, severity, first, last, count,
+		vals[0], vals[1], vals[2], vals[3], w.now, id, tenantID); err != nil {
+		return fmt.Errorf("update incident %d: %w", id, err)
+	}
+	return nil
+}
+
+func appendDistinct(l []string, s string) []string {
+	if s == "" {
+		return l
+	}
+	for _, x := range l {
+		if x == s {
+			return l
+		}
+	}
+	return append(l, s)
+}

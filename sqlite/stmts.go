@@ -1,0 +1,138 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// writeStmts are the statements of the write path, prepared once on the
+// writer connection when the store opens. A transaction binds them with
+// Tx.StmtContext, which reuses the prepared statement because the writer
+// pool has only one connection.
+type writeStmts struct {
+	lookupAlerts      *sql.Stmt
+	maxIDs            *sql.Stmt
+	ensureTenant      *sql.Stmt
+	insertIncident    *sql.Stmt
+	insertAlert       *sql.Stmt
+	insertActivity    *sql.Stmt
+	insertAlertEntity *sql.Stmt
+	upsertEntity      *sql.Stmt
+	extendEntity      *sql.Stmt
+	findEntity        *sql.Stmt
+	updateAlert       *sql.Stmt
+	deleteAlertEntity *sql.Stmt
+	alertEvidence     *sql.Stmt
+	incidentAlerts    *sql.Stmt
+	incidentNaming    *sql.Stmt
+	updateIncident    *sql.Stmt
+}
+
+func (w *writeStmts) all() []**sql.Stmt {
+	return []**sql.Stmt{&w.lookupAlerts, &w.maxIDs, &w.ensureTenant, &w.insertIncident, &w.insertAlert,
+		&w.insertActivity, &w.insertAlertEntity, &w.upsertEntity, &w.extendEntity, &w.findEntity,
+		&w.updateAlert, &w.deleteAlertEntity, &w.alertEvidence, &w.incidentAlerts, &w.incidentNaming,
+		&w.updateIncident}
+}
+
+// alertColumns are the content columns of alerts, in the order that
+// insertAlert and updateAlert bind them (see alertArgs).
+const alertColumns = `title, severity, status, classification, determination, assigned_to,
+	category, service_source, detection_source, product_name, detector_id,
+	first_activity, last_activity, last_update, resolved, provider_created, provider_last_update,
+	content_hash, alert_policy_id, actor_display_name, threat_display_name, threat_family_name,
+	alert_web_url, mitre_techniques, system_tags, correlation_reasons, correlation, comments,
+	description, recommended_actions, additional_data, evidence, raw`
+
+const alertColumnCount = 33
+
+func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
+	queries := []string{
+		// lookupAlerts: a batch's stored alerts, by id hash (see alerts).
+		`SELECT id, seq, incident_id, content_hash, provider_last_update, created, first_activity
+			FROM alerts WHERE tenant_id = ? AND id_hash IN (SELECT value FROM json_each(?))`,
+		// maxIDs: where alert seqs and incident ids continue. The store
+		// allocates them itself, so that it knows them without a round trip.
+		`SELECT (SELECT coalesce(max(seq), 0) FROM alerts), (SELECT coalesce(max(id), 0) FROM incidents)`,
+		`INSERT INTO tenants (tenant_id, display_name, disabled, created) VALUES (?, ?, 0, ?)
+			ON CONFLICT (tenant_id) DO NOTHING`,
+		`INSERT INTO incidents (id, tenant_id, display_name, severity, status,
+			classification, determination, created, last_update, first_activity, last_activity,
+			alert_count, categories, service_sources, detection_sources, impacted_entities, version)
+			VALUES (?, ?, ?, ?, 'active', 'unknown', 'unknown', ?, ?, ?, ?, 1, ?, ?, ?, ?, 1)`,
+		`INSERT INTO alerts (seq, tenant_id, id, id_hash, source, provider_alert_id, incident_id, created, ` +
+			alertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?` + repeatParams(alertColumnCount) + `)`,
+		`INSERT INTO activities (tenant_id, incident_id, time, actor, type, message, alert_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		`INSERT INTO alert_entities (tenant_id, entity_id, first_activity, alert_seq, roles)
+			VALUES (?, ?, ?, ?, ?)`,
+		// upsertEntity: the name follows the latest sighting; the type stays
+		// the one first seen (a user and a mailbox may share an address key).
+		`INSERT INTO entities (tenant_id, entity_key, entity_type, name, first_seen, last_seen)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (tenant_id, entity_key) DO UPDATE SET
+				name = CASE WHEN excluded.last_seen > entities.last_seen THEN excluded.name ELSE entities.name END,
+				first_seen = min(entities.first_seen, excluded.first_seen),
+				last_seen = max(entities.last_seen, excluded.last_seen)
+			RETURNING id, first_seen, last_seen`,
+		`UPDATE entities SET
+				name = CASE WHEN ?2 > last_seen THEN ?3 ELSE name END,
+				first_seen = min(first_seen, ?1),
+				last_seen = max(last_seen, ?2)
+			WHERE id = ?4`,
+		`SELECT id FROM entities WHERE tenant_id = ? AND entity_key = ?`,
+		`UPDATE alerts SET (` + alertColumns + `) = (?` + repeatParams(alertColumnCount-1) + `) WHERE seq = ?`,
+		`DELETE FROM alert_entities WHERE tenant_id = ? AND entity_id = ? AND first_activity = ? AND alert_seq = ?`,
+		`SELECT evidence FROM alerts WHERE seq = ?`,
+		`SELECT id, title, severity, first_activity, last_activity, category,
+			service_source, detection_source, evidence
+			FROM alerts WHERE tenant_id = ? AND incident_id = ? ORDER BY first_activity, id`,
+		`SELECT display_name, name_locked FROM incidents WHERE id = ? AND tenant_id = ?`,
+		`UPDATE incidents SET display_name = ?, severity = ?, first_activity = ?,
+			last_activity = ?, alert_count = ?, categories = ?, service_sources = ?, detection_sources = ?,
+			impacted_entities = ?, last_update = ?, version = version + 1
+			WHERE id = ? AND tenant_id = ?`,
+	}
+	if len(queries) != len(w.all()) {
+		panic("sqlite: writeStmts: one query per statement")
+	}
+	for i, p := range w.all() {
+		st, err := db.PrepareContext(ctx, queries[i])
+		if err != nil {
+			w.close()
+			return fmt.Errorf("sqlite: prepare %q: %w", firstLine(queries[i]), err)
+		}
+		*p = st
+	}
+	return nil
+}
+
+func (w *writeStmts) close() error {
+	var errs []error
+	for _, p := range w.all() {
+		if *p != nil {
+			errs = append(errs, (*p).Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// repeatParams returns ", ?" n times.
+func repeatParams(n int) string {
+	b := make([]byte, 0, 3*n)
+	for range n {
+		b = append(b, ", ?"...)
+	}
+	return string(b)
+}
+
+func firstLine(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
