@@ -153,6 +153,19 @@ func (a *Alert) Normalize(now time.Time) (warnings []string, err error) {
 			}
 		}
 	}
+	for _, l := range []*[]string{&a.MitreTechniques, &a.SystemTags, &a.CorrelationReasons} {
+		if len(*l) > MaxListItems {
+			*l = (*l)[:MaxListItems]
+			warnings = append(warnings, fmt.Sprintf("lists longer than %d items were cut", MaxListItems))
+		}
+		for i := range *l {
+			fix(&(*l)[i], MaxFieldBytes)
+		}
+	}
+	if len(a.Comments) > MaxListItems {
+		a.Comments = a.Comments[:MaxListItems]
+		warnings = append(warnings, fmt.Sprintf("lists longer than %d items were cut", MaxListItems))
+	}
 	for i := range a.Comments {
 		c := &a.Comments[i]
 		fix(&c.Comment, MaxFieldBytes)

@@ -8,7 +8,7 @@ import (
 )
 
 // finishGraph interprets a record as a Microsoft Graph security alert
-// (alerts_v2); FORMATS.md has the mapping table.
+// (alerts_v2); docs/formats.md has the mapping table.
 func (rd *recordDecoder) finishGraph(a *weft.Alert, t *top) *fieldErr {
 	id, fe := rd.slotString(t, slotID)
 	if fe != nil {

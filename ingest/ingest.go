@@ -2,7 +2,7 @@
 // domain alerts. A body is one JSON object, a JSON array of objects, or NDJSON
 // (one object per line); each object is one record. Two record formats are
 // understood: weft's native alert format (the JSON form of weft.Alert) and the
-// Microsoft Graph security alert (alerts_v2). FORMATS.md in this directory
+// Microsoft Graph security alert (alerts_v2). docs/formats.md
 // holds the field mapping and the rules for times, limits, duplicate names and
 // unknown types.
 //
@@ -97,10 +97,11 @@ type RecordError struct {
 // Error renders the error as "record 2 (line 3): severity: …". The record
 // number is the 0-based Index, the same number the API reports.
 func (e *RecordError) Error() string {
+	// Records are counted from 1 here, as a person reading a file would.
 	if e.Field == "" {
-		return fmt.Sprintf("record %d (line %d): %s", e.Index, e.Line, e.Message)
+		return fmt.Sprintf("record %d (line %d): %s", e.Index+1, e.Line, e.Message)
 	}
-	return fmt.Sprintf("record %d (line %d): %s: %s", e.Index, e.Line, e.Field, e.Message)
+	return fmt.Sprintf("record %d (line %d): %s: %s", e.Index+1, e.Line, e.Field, e.Message)
 }
 
 // Decode splits body into records and decodes each into a weft.Alert
@@ -111,7 +112,7 @@ func (e *RecordError) Error() string {
 // Otherwise the body is a JSON object, a JSON array of objects, or several of
 // those one after the other; a body whose first two non-blank lines both
 // start with "{" is read as NDJSON. A UTF-8 byte order mark and CRLF line
-// ends are accepted. FORMATS.md has the rules in full.
+// ends are accepted. docs/formats.md has the rules in full.
 //
 // With FormatAuto each record's format is told from its properties: Graph
 // when "@odata.type" names microsoft.graph.security.alert; weft when it has

@@ -125,11 +125,11 @@ func TestParseFormat(t *testing.T) {
 
 func TestRecordErrorMessage(t *testing.T) {
 	e := &RecordError{Index: 2, Line: 3, Field: "severity", Message: "bad"}
-	if got, want := e.Error(), "record 2 (line 3): severity: bad"; got != want {
+	if got, want := e.Error(), "record 3 (line 3): severity: bad"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	e.Field = ""
-	if got, want := e.Error(), "record 2 (line 3): bad"; got != want {
+	if got, want := e.Error(), "record 3 (line 3): bad"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }

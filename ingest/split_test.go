@@ -41,7 +41,7 @@ func wantOutcomes(t *testing.T, recs []Record, want []outcome) {
 func TestDecodeMalformedRecordIsRejectedAlone(t *testing.T) {
 	t.Run("NDJSON", func(t *testing.T) {
 		recs := decode(t, string(readTestdata(t, "malformed_3of5.ndjson")), true, FormatAuto)
-		wantOutcomes(t, recs, []outcome{{1, ""}, {2, ""}, {3, "record 2 (line 3): invalid JSON at line 3, column 55: invalid character"}, {4, ""}, {5, ""}})
+		wantOutcomes(t, recs, []outcome{{1, ""}, {2, ""}, {3, "record 3 (line 3): invalid JSON at line 3, column 55: invalid character"}, {4, ""}, {5, ""}})
 	})
 	t.Run("NDJSONWithoutContentType", func(t *testing.T) {
 		recs := decode(t, string(readTestdata(t, "malformed_3of5.ndjson")), false, FormatAuto)
@@ -49,7 +49,7 @@ func TestDecodeMalformedRecordIsRejectedAlone(t *testing.T) {
 	})
 	t.Run("Array", func(t *testing.T) {
 		recs := decode(t, string(readTestdata(t, "malformed_3of5.json")), false, FormatAuto)
-		wantOutcomes(t, recs, []outcome{{2, ""}, {9, ""}, {16, "record 2 (line 16): invalid JSON at line 20, column 23"}, {23, ""}, {30, ""}})
+		wantOutcomes(t, recs, []outcome{{2, ""}, {9, ""}, {16, "record 3 (line 16): invalid JSON at line 20, column 23"}, {23, ""}, {30, ""}})
 		if recs[4].Alert.ProviderAlertID != "da5" {
 			t.Errorf("last record is %q", recs[4].Alert.ProviderAlertID)
 		}
