@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // writeJSON sends v as JSON with the given status. Strings are escaped for
@@ -18,4 +19,4 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 }
 
-var jsonOptions = []json.Options{json.DefaultOptionsV2()}
+var jsonOptions = []json.Options{json.DefaultOptionsV2(), jsontext.EscapeForHTML(true)}

@@ -24,7 +24,7 @@ type testServer struct {
 	store *sqlite.Store
 }
 
-func newTestServer(t *testing.T, opts wefthttp.Options) *testServer {
+func newTestServer(t testing.TB, opts wefthttp.Options) *testServer {
 	t.Helper()
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "weft.db"), sqlite.Options{Synchronous: "normal"})
 	if err != nil {
@@ -390,4 +390,27 @@ func TestReadAPI(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestResponsesEscapeHTML(t *testing.T) {
+	s := newTestServer(t, wefthttp.Options{})
+	rec := fmt.Sprintf(`{"source":"edr","providerAlertId":"x1","title":"<script>alert(1)</script>","firstActivityDateTime":%q}`, recent)
+	var ans ingestAnswer
+	s.do(t, "POST", "/api/v1/alerts", "application/json", []byte(rec), &ans)
+	resp, err := s.Client().Get(s.URL + "/api/v1/alerts/" + ans.Results[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if bytes.Contains(body, []byte("<script>")) {
+		t.Fatalf("response carries a raw <script> tag: %s", body)
+	}
+	var a weft.Alert
+	if err := json.Unmarshal(body, &a); err != nil || a.Title != "<script>alert(1)</script>" {
+		t.Fatalf("title %q (%v), want the script text back byte-exact", a.Title, err)
+	}
+	if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Fatalf("X-Content-Type-Options %q, want nosniff", got)
+	}
 }

@@ -39,6 +39,7 @@ func commands() []command {
 		{"serve", "run the weft server (API, metrics, health)", runServe},
 		{"ingest", "send alerts from a file to a server, or store them in a data directory", runIngest},
 		{"demo", "run a server on a temporary store and feed it a realistic multi-stage attack", runDemo},
+		{"gen", "write a seeded realistic alert stream (Graph format) and its ground truth", runGen},
 		{"bench", "measure ingest throughput (alerts/s) over HTTP into the embedded store", runBench},
 		{"version", "print the weft version", runVersion},
 	}
