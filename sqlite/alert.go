@@ -2,9 +2,11 @@ package sqlite
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/weftxdr/weft"
@@ -58,7 +60,11 @@ import (
 // writer), resolves entity ids from an in-memory cache (see entityCache), and
 // runs only prepared inserts: per new alert one row each in alerts,
 // incidents, activities, plus one small all-integer alert_entities row per
-// entity and an entities write per entity whose seen range grew.
+// entity and an entities write per entity whose seen range grew. The inserts
+// are written a chunk of rows per statement (see insertBuffer), the
+// alert_entities rows of the batch in key order. An alert row is about half
+// its JSON size, as its large values are compressed (see blob.go); what the
+// writer pays per alert grows with the bytes it writes.
 func (s *Store) StoreAlerts(ctx context.Context, alerts []*weft.Alert) ([]weft.StoreResult, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
@@ -97,6 +103,11 @@ func (s *Store) StoreAlerts(ctx context.Context, alerts []*weft.Alert) ([]weft.S
 		results: make([]weft.StoreResult, len(alerts)),
 	}
 	w.entities.init(&s.entities)
+	st := w.stmts
+	w.incidents = newInsertBuffer("incidents", st.insertIncident, st.insertIncidents, incidentParams, chunkIncidents)
+	w.alertRows = newInsertBuffer("alerts", st.insertAlert, st.insertAlerts, alertParams, chunkAlerts)
+	w.activities = newInsertBuffer("activities", st.insertActivity, st.insertActivities, activityParams, chunkActivities)
+	w.alertEntityRows = newInsertBuffer("alert_entities", st.insertAlertEntity, st.insertAlertEntities, alertEntityParams, chunkAlertEntities)
 	if err := w.write(ctx, alerts, enc); err != nil {
 		return nil, err
 	}
@@ -151,6 +162,17 @@ type batchWriter struct {
 	nextSeq, nextIncident int64
 	entities              entityWriter
 	args                  []any // reused for binding
+
+	// The rows this batch has yet to insert (see flush). The alert_entities
+	// rows wait in alertEntities until flush sorts them.
+	incidents, alertRows, activities, alertEntityRows insertBuffer
+	alertEntities                                     []alertEntityRow
+}
+
+// alertEntityRow is one row of alert_entities.
+type alertEntityRow struct {
+	tenant                            string
+	entity, firstActivity, seq, roles int64
 }
 
 // storedAlert is what deciding and applying a repeat needs of a stored alert.
@@ -199,6 +221,9 @@ func (w *batchWriter) write(ctx context.Context, alerts []*weft.Alert, enc *enco
 		w.results[i] = res
 	}
 	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sqlite: store alerts: %w", err)
+	}
+	if err := w.flush(); err != nil {
 		return fmt.Errorf("sqlite: store alerts: %w", err)
 	}
 	if err := w.entities.flush(w.stmts); err != nil {
@@ -295,19 +320,18 @@ func (w *batchWriter) insert(e *encodedAlert, key string) error {
 	w.nextSeq++
 	w.nextIncident++
 	first, last := nanos(a.FirstActivityDateTime), nanos(a.LastActivityDateTime)
-	if _, err := w.stmts.insertIncident.ExecContext(bg, incident, a.TenantID, a.Title, e.severity,
+	if err := w.incidents.add(incident, a.TenantID, a.Title, e.severity,
 		w.now, w.now, first, last, jsonText(e.categories), jsonText(e.serviceSources),
 		jsonText(e.detectionSources), jsonText(e.impacted)); err != nil {
-		return fmt.Errorf("insert incident: %w", err)
+		return err
 	}
 	w.args = append(w.args[:0], seq, a.TenantID, a.ID, e.idHash, a.Source, a.ProviderAlertID, incident, nanos(a.CreatedDateTime))
-	w.args = append(w.args, e.cols...)
-	if _, err := w.stmts.insertAlert.ExecContext(bg, w.args...); err != nil {
-		return fmt.Errorf("insert alert: %w", err)
+	if err := w.alertRows.add(append(w.args, e.cols...)...); err != nil {
+		return err
 	}
-	if _, err := w.stmts.insertActivity.ExecContext(bg, a.TenantID, incident, w.now, weft.ActorCorrelation,
+	if err := w.activities.add(a.TenantID, incident, w.now, weft.ActorCorrelation,
 		weft.ActivityIncidentCreated, "Incident created from alert "+a.ID+": "+truncate(a.Title, 256), a.ID); err != nil {
-		return fmt.Errorf("insert activity: %w", err)
+		return err
 	}
 	ids, err := w.insertEntities(e, seq)
 	if err != nil {
@@ -322,6 +346,10 @@ func (w *batchWriter) insert(e *encodedAlert, key string) error {
 // incident.
 func (w *batchWriter) update(e *encodedAlert, old *storedAlert) error {
 	a := e.a
+	// The alert, its incident and its entity rows may still be pending.
+	if err := w.flush(); err != nil {
+		return err
+	}
 	if old.entityIDs == nil {
 		ids, err := w.storedEntityIDs(a.TenantID, old.seq)
 		if err != nil {
@@ -349,10 +377,9 @@ func (w *batchWriter) update(e *encodedAlert, old *storedAlert) error {
 		if err := w.refreshIncident(a.TenantID, old.incidentID); err != nil {
 			return err
 		}
-		if _, err := w.stmts.insertActivity.ExecContext(bg, a.TenantID, old.incidentID, w.now,
-			weft.ActorCorrelation, weft.ActivityAlertUpdated,
+		if err := w.activities.add(a.TenantID, old.incidentID, w.now, weft.ActorCorrelation, weft.ActivityAlertUpdated,
 			"Alert "+a.ID+" updated by its source: "+truncate(a.Title, 256), a.ID); err != nil {
-			return fmt.Errorf("insert activity: %w", err)
+			return err
 		}
 	}
 	return nil
@@ -363,8 +390,13 @@ func (w *batchWriter) update(e *encodedAlert, old *storedAlert) error {
 // (Should the identity rules ever change, a migration must rebuild
 // alert_entities.)
 func (w *batchWriter) storedEntityIDs(tenant string, seq int64) ([]int64, error) {
+	var format int64
 	var evidence []byte
-	if err := w.stmts.alertEvidence.QueryRowContext(bg, seq).Scan(&evidence); err != nil {
+	if err := w.stmts.alertEvidence.QueryRowContext(bg, seq).Scan(&format, &evidence); err != nil {
+		return nil, fmt.Errorf("read stored evidence: %w", err)
+	}
+	evidence, err := unpackBlob(format, evidence)
+	if err != nil {
 		return nil, fmt.Errorf("read stored evidence: %w", err)
 	}
 	var stored weft.Alert
@@ -397,11 +429,35 @@ func (w *batchWriter) insertEntities(e *encodedAlert, seq int64) ([]int64, error
 			return nil, err
 		}
 		ids[i] = id
-		if _, err := w.stmts.insertAlertEntity.ExecContext(bg, a.TenantID, id, first, seq, r.roles); err != nil {
-			return nil, fmt.Errorf("insert alert entity: %w", err)
-		}
+		w.alertEntities = append(w.alertEntities, alertEntityRow{a.TenantID, id, first, seq, r.roles})
 	}
 	return ids, nil
+}
+
+// flush writes the rows the batch has inserted so far (see insertBuffer).
+// The alert_entities rows are written last and in key order, as they go to
+// places all over the b-tree: in order, consecutive rows mostly go to the
+// same page.
+func (w *batchWriter) flush() error {
+	for _, b := range []*insertBuffer{&w.incidents, &w.alertRows, &w.activities} {
+		if err := b.flush(); err != nil {
+			return err
+		}
+	}
+	rows := w.alertEntities
+	if len(rows) == 0 {
+		return nil
+	}
+	w.alertEntities = rows[:0]
+	slices.SortFunc(rows, func(x, y alertEntityRow) int {
+		return cmp.Or(cmp.Compare(x.entity, y.entity), cmp.Compare(x.firstActivity, y.firstActivity), cmp.Compare(x.seq, y.seq))
+	})
+	for _, r := range rows {
+		if err := w.alertEntityRows.add(r.tenant, r.entity, r.firstActivity, r.seq, r.roles); err != nil {
+			return err
+		}
+	}
+	return w.alertEntityRows.flush()
 }
 
 // alertArgs appends the values of alertColumns.
@@ -414,7 +470,8 @@ func alertArgs(args []any, e *encodedAlert) []any {
 		nullNanos(a.ResolvedDateTime), nullNanos(a.ProviderCreatedDateTime), nullNanos(a.ProviderLastUpdateDateTime),
 		e.hash, a.AlertPolicyID, a.ActorDisplayName, a.ThreatDisplayName, a.ThreatFamilyName,
 		a.AlertWebURL, jsonText(e.mitre), jsonText(e.systemTags), jsonText(e.reasons), a.Correlation, jsonText(e.comments),
-		a.Description, a.RecommendedActions, nullBytes(a.AdditionalData), jsonText(e.evidence), nullBytes(a.Raw))
+		a.Description, a.RecommendedActions, blobFormatPacked,
+		nullBytes(packBlob(a.AdditionalData)), nullBytes(packBlob(e.evidence)), nullBytes(packBlob(a.Raw)))
 }
 
 // nullBytes binds an empty value as NULL, so that it reads back as nil, and

@@ -20,7 +20,7 @@ const alertSelect = `SELECT id, tenant_id, source, provider_alert_id, incident_i
 	first_activity, last_activity, last_update, resolved, provider_created, provider_last_update,
 	alert_policy_id, actor_display_name, threat_display_name, threat_family_name,
 	alert_web_url, mitre_techniques, system_tags, correlation_reasons, correlation, comments,
-	description, recommended_actions, additional_data, evidence`
+	description, recommended_actions, blob_format, additional_data, evidence`
 
 // FindAlert returns one alert of a tenant, with its raw original. It returns
 // an ENOTFOUND error when the tenant has no alert with that id (also when
@@ -50,7 +50,8 @@ func (s *Store) FindAlert(ctx context.Context, tenantID, id string) (*weft.Alert
 }
 
 // ListAlerts returns a page of a tenant's alerts, newest first (by created
-// time, then by id, descending), without their raw originals. Top 0 means
+// time, then by storage order, descending: of alerts created at the same
+// time, the one stored last comes first), without their raw originals. Top 0 means
 // weft.DefaultPageSize and a Top above weft.MaxPageSize is cut to it; a
 // negative Top or Skip is EINVALID. The page and the count are read from one
 // snapshot.
@@ -81,7 +82,7 @@ func (s *Store) ListAlerts(ctx context.Context, q weft.AlertQuery) (weft.AlertPa
 
 	page := weft.AlertPage{Alerts: []*weft.Alert{}, Count: -1}
 	rows, err := tx.QueryContext(ctx, alertSelect+` FROM `+from+` WHERE `+where+
-		` ORDER BY created DESC, id DESC LIMIT ? OFFSET ?`, append(args, limit+1, q.Skip)...)
+		` ORDER BY created DESC, seq DESC LIMIT ? OFFSET ?`, append(args, limit+1, q.Skip)...)
 	if err != nil {
 		return weft.AlertPage{}, fmt.Errorf("sqlite: list alerts: %w", err)
 	}
@@ -128,6 +129,7 @@ func scanAlert(rows *sql.Rows, withRaw bool) (*weft.Alert, error) {
 		a                                           weft.Alert
 		incident, resolved, providerCreated, plu    sql.NullInt64
 		created, first, last, lastUpdate, severity  int64
+		format                                      int64
 		mitre, systemTags, reasons, comments, evjs  sql.RawBytes
 		status, classification, determination, corr string
 		additional, raw                             []byte
@@ -138,12 +140,21 @@ func scanAlert(rows *sql.Rows, withRaw bool) (*weft.Alert, error) {
 		&first, &last, &lastUpdate, &resolved, &providerCreated, &plu,
 		&a.AlertPolicyID, &a.ActorDisplayName, &a.ThreatDisplayName, &a.ThreatFamilyName,
 		&a.AlertWebURL, &mitre, &systemTags, &reasons, &corr, &comments,
-		&a.Description, &a.RecommendedActions, &additional, &evjs}
+		&a.Description, &a.RecommendedActions, &format, &additional, &evjs}
 	if withRaw {
 		dest = append(dest, &raw)
 	}
 	if err := rows.Scan(dest...); err != nil {
 		return nil, err
+	}
+	var err error
+	for _, c := range []struct {
+		name string
+		v    *[]byte
+	}{{"additionalData", &additional}, {"evidence", (*[]byte)(&evjs)}, {"raw", &raw}} {
+		if *c.v, err = unpackBlob(format, *c.v); err != nil {
+			return nil, fmt.Errorf("alert %s: %s: %w", a.ID, c.name, err)
+		}
 	}
 	a.IncidentID = incident.Int64
 	a.CreatedDateTime = fromNanos(created)

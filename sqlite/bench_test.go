@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -61,10 +62,12 @@ func BenchmarkStoreAlerts(b *testing.B) {
 }
 
 // benchStoreAlerts stores b.N batches of new alerts and reports alerts/s
-// (wall time) and the CPU time per alert (user and system, all goroutines,
-// which load from other processes does not inflate).
+// (wall time), the CPU time per alert (user and system, all goroutines,
+// which load from other processes does not inflate) and the size of the
+// database file per alert (db-B/alert), which is what the writer pays for.
 func benchStoreAlerts(b *testing.B, opts sqlite.Options) {
-	s := mustOpen(b, filepath.Join(b.TempDir(), "weft.db"), opts)
+	path := filepath.Join(b.TempDir(), "weft.db")
+	s := mustOpen(b, path, opts)
 	templates := benchTemplates()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -85,6 +88,17 @@ func benchStoreAlerts(b *testing.B, opts sqlite.Options) {
 	}
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "alerts/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*benchBatch), "cpu-µs/alert")
+	b.StopTimer()
+	// Closing checkpoints the write-ahead log into the file, so the file
+	// then holds everything written.
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(fi.Size())/float64(b.N*benchBatch), "db-B/alert")
 }
 
 // BenchmarkStoreAlertsDuplicate stores batches that were all stored before:

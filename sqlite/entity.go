@@ -23,15 +23,19 @@ const maxCachedEntities = 1 << 18
 // with min/max, so a range the cache remembers too small only costs an
 // unnecessary write. It is guarded by the Store's write lock.
 type entityCache struct {
-	m map[string]entityState // by tenant + "\x00" + key
+	m map[entityKey]entityState
 }
+
+// entityKey identifies an entity: a struct rather than one string, so that
+// looking an entity up allocates nothing.
+type entityKey struct{ tenant, key string }
 
 type entityState struct{ id, first, last int64 }
 
 // entityWriter tracks the entities of one batch.
 type entityWriter struct {
 	cache  *entityCache
-	staged map[string]*stagedEntity
+	staged map[entityKey]*stagedEntity
 	order  []*stagedEntity // in order of first sighting, for a deterministic flush
 }
 
@@ -39,7 +43,7 @@ type entityWriter struct {
 // merged with what the table holds (first, last, with the name of the latest
 // sighting), and what the table holds now (dbFirst, dbLast).
 type stagedEntity struct {
-	cacheKey        string
+	cacheKey        entityKey
 	id              int64
 	name            string
 	first, last     int64
@@ -48,10 +52,10 @@ type stagedEntity struct {
 
 func (w *entityWriter) init(c *entityCache) {
 	if c.m == nil {
-		c.m = make(map[string]entityState)
+		c.m = make(map[entityKey]entityState)
 	}
 	w.cache = c
-	w.staged = make(map[string]*stagedEntity)
+	w.staged = make(map[entityKey]*stagedEntity)
 }
 
 // sighting records that an alert whose activity spans [first, last] refers to
@@ -59,7 +63,7 @@ func (w *entityWriter) init(c *entityCache) {
 // (its id is needed for alert_entities); a known one only by flush, once per
 // batch, if its range grew.
 func (w *entityWriter) sighting(st *writeStmts, tenant string, ref weft.EntityRef, first, last int64) (int64, error) {
-	k := tenant + "\x00" + ref.Key
+	k := entityKey{tenant, ref.Key}
 	if e := w.staged[k]; e != nil {
 		e.extend(ref.Name, first, last)
 		return e.id, nil
@@ -90,7 +94,7 @@ func (e *stagedEntity) extend(name string, first, last int64) {
 
 // find returns the id of a tenant's entity, and false if there is none.
 func (w *entityWriter) find(st *writeStmts, tenant, key string) (int64, bool, error) {
-	k := tenant + "\x00" + key
+	k := entityKey{tenant, key}
 	if e := w.staged[k]; e != nil {
 		return e.id, true, nil
 	}

@@ -284,10 +284,10 @@ func (w *batchWriter) refreshIncident(tenantID string, id int64) error {
 	for rows.Next() {
 		var (
 			aid, t, category, service, detection string
-			sev, f, l                            int64
+			sev, f, l, format                    int64
 			evjs                                 sql.RawBytes
 		)
-		if err := rows.Scan(&aid, &t, &sev, &f, &l, &category, &service, &detection, &evjs); err != nil {
+		if err := rows.Scan(&aid, &t, &sev, &f, &l, &category, &service, &detection, &format, &evjs); err != nil {
 			return fmt.Errorf("read alerts of incident %d: %w", id, err)
 		}
 		if count == 0 || f < first {
@@ -302,7 +302,11 @@ func (w *batchWriter) refreshIncident(tenantID string, id int64) error {
 		services = appendDistinct(services, service)
 		detections = appendDistinct(detections, detection)
 		var a weft.Alert
-		if err := unmarshalNonEmpty(evjs, &a.Evidence); err != nil {
+		evidence, err := unpackBlob(format, evjs)
+		if err != nil {
+			return fmt.Errorf("read evidence of alert %s: %w", aid, err)
+		}
+		if err := unmarshalNonEmpty(evidence, &a.Evidence); err != nil {
 			return fmt.Errorf("read evidence of alert %s: %w", aid, err)
 		}
 		for _, r := range a.Entities() {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // writeStmts are the statements of the write path, prepared once on the
@@ -12,27 +13,30 @@ import (
 // Tx.StmtContext, which reuses the prepared statement because the writer
 // pool has only one connection.
 type writeStmts struct {
-	lookupAlerts      *sql.Stmt
-	maxIDs            *sql.Stmt
-	ensureTenant      *sql.Stmt
-	insertIncident    *sql.Stmt
-	insertAlert       *sql.Stmt
-	insertActivity    *sql.Stmt
-	insertAlertEntity *sql.Stmt
-	upsertEntity      *sql.Stmt
-	extendEntity      *sql.Stmt
-	findEntity        *sql.Stmt
-	updateAlert       *sql.Stmt
-	deleteAlertEntity *sql.Stmt
-	alertEvidence     *sql.Stmt
-	incidentAlerts    *sql.Stmt
-	incidentNaming    *sql.Stmt
-	updateIncident    *sql.Stmt
+	lookupAlerts *sql.Stmt
+	maxIDs       *sql.Stmt
+	ensureTenant *sql.Stmt
+	// The inserts of the write path come in pairs: one row, and a chunk of
+	// rows at once (see insertBuffer).
+	insertIncident, insertIncidents        *sql.Stmt
+	insertAlert, insertAlerts              *sql.Stmt
+	insertActivity, insertActivities       *sql.Stmt
+	insertAlertEntity, insertAlertEntities *sql.Stmt
+	upsertEntity                           *sql.Stmt
+	extendEntity                           *sql.Stmt
+	findEntity                             *sql.Stmt
+	updateAlert                            *sql.Stmt
+	deleteAlertEntity                      *sql.Stmt
+	alertEvidence                          *sql.Stmt
+	incidentAlerts                         *sql.Stmt
+	incidentNaming                         *sql.Stmt
+	updateIncident                         *sql.Stmt
 }
 
 func (w *writeStmts) all() []**sql.Stmt {
-	return []**sql.Stmt{&w.lookupAlerts, &w.maxIDs, &w.ensureTenant, &w.insertIncident, &w.insertAlert,
-		&w.insertActivity, &w.insertAlertEntity, &w.upsertEntity, &w.extendEntity, &w.findEntity,
+	return []**sql.Stmt{&w.lookupAlerts, &w.maxIDs, &w.ensureTenant, &w.insertIncident, &w.insertIncidents,
+		&w.insertAlert, &w.insertAlerts, &w.insertActivity, &w.insertActivities,
+		&w.insertAlertEntity, &w.insertAlertEntities, &w.upsertEntity, &w.extendEntity, &w.findEntity,
 		&w.updateAlert, &w.deleteAlertEntity, &w.alertEvidence, &w.incidentAlerts, &w.incidentNaming,
 		&w.updateIncident}
 }
@@ -44,9 +48,9 @@ const alertColumns = `title, severity, status, classification, determination, as
 	first_activity, last_activity, last_update, resolved, provider_created, provider_last_update,
 	content_hash, alert_policy_id, actor_display_name, threat_display_name, threat_family_name,
 	alert_web_url, mitre_techniques, system_tags, correlation_reasons, correlation, comments,
-	description, recommended_actions, additional_data, evidence, raw`
+	description, recommended_actions, blob_format, additional_data, evidence, raw`
 
-const alertColumnCount = 33
+const alertColumnCount = 34
 
 func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 	queries := []string{
@@ -58,16 +62,10 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		`SELECT (SELECT coalesce(max(seq), 0) FROM alerts), (SELECT coalesce(max(id), 0) FROM incidents)`,
 		`INSERT INTO tenants (tenant_id, display_name, disabled, created) VALUES (?, ?, 0, ?)
 			ON CONFLICT (tenant_id) DO NOTHING`,
-		`INSERT INTO incidents (id, tenant_id, display_name, severity, status,
-			classification, determination, created, last_update, first_activity, last_activity,
-			alert_count, categories, service_sources, detection_sources, impacted_entities, version)
-			VALUES (?, ?, ?, ?, 'active', 'unknown', 'unknown', ?, ?, ?, ?, 1, ?, ?, ?, ?, 1)`,
-		`INSERT INTO alerts (seq, tenant_id, id, id_hash, source, provider_alert_id, incident_id, created, ` +
-			alertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?` + repeatParams(alertColumnCount) + `)`,
-		`INSERT INTO activities (tenant_id, incident_id, time, actor, type, message, alert_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		`INSERT INTO alert_entities (tenant_id, entity_id, first_activity, alert_seq, roles)
-			VALUES (?, ?, ?, ?, ?)`,
+		insertIncidentSQL, insertRows(insertIncidentSQL, incidentRowSQL, chunkIncidents),
+		insertAlertSQL, insertRows(insertAlertSQL, alertRowSQL, chunkAlerts),
+		insertActivitySQL, insertRows(insertActivitySQL, activityRowSQL, chunkActivities),
+		insertAlertEntitySQL, insertRows(insertAlertEntitySQL, alertEntityRowSQL, chunkAlertEntities),
 		// upsertEntity: the name follows the latest sighting; the type stays
 		// the one first seen (a user and a mailbox may share an address key).
 		`INSERT INTO entities (tenant_id, entity_key, entity_type, name, first_seen, last_seen)
@@ -85,9 +83,9 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		`SELECT id FROM entities WHERE tenant_id = ? AND entity_key = ?`,
 		`UPDATE alerts SET (` + alertColumns + `) = (?` + repeatParams(alertColumnCount-1) + `) WHERE seq = ?`,
 		`DELETE FROM alert_entities WHERE tenant_id = ? AND entity_id = ? AND first_activity = ? AND alert_seq = ?`,
-		`SELECT evidence FROM alerts WHERE seq = ?`,
+		`SELECT blob_format, evidence FROM alerts WHERE seq = ?`,
 		`SELECT id, title, severity, first_activity, last_activity, category,
-			service_source, detection_source, evidence
+			service_source, detection_source, blob_format, evidence
 			FROM alerts WHERE tenant_id = ? AND incident_id = ? ORDER BY first_activity, id`,
 		`SELECT display_name, name_locked FROM incidents WHERE id = ? AND tenant_id = ?`,
 		`UPDATE incidents SET display_name = ?, severity = ?, first_activity = ?,
@@ -126,6 +124,48 @@ func repeatParams(n int) string {
 		b = append(b, ", ?"...)
 	}
 	return string(b)
+}
+
+// The inserts of the write path: each statement ends with the VALUES row
+// that insertRows repeats for the statement that inserts a chunk of rows,
+// and takes the parameters that its …Params says.
+var (
+	incidentRowSQL    = `(?, ?, ?, ?, 'active', 'unknown', 'unknown', ?, ?, ?, ?, 1, ?, ?, ?, ?, 1)`
+	insertIncidentSQL = `INSERT INTO incidents (id, tenant_id, display_name, severity, status,
+		classification, determination, created, last_update, first_activity, last_activity,
+		alert_count, categories, service_sources, detection_sources, impacted_entities, version)
+		VALUES ` + incidentRowSQL
+	alertRowSQL    = `(?` + repeatParams(alertParams-1) + `)`
+	insertAlertSQL = `INSERT INTO alerts (seq, tenant_id, id, id_hash, source, provider_alert_id, incident_id, created, ` +
+		alertColumns + `) VALUES ` + alertRowSQL
+	activityRowSQL    = `(?, ?, ?, ?, ?, ?, ?)`
+	insertActivitySQL = `INSERT INTO activities (tenant_id, incident_id, time, actor, type, message, alert_id)
+		VALUES ` + activityRowSQL
+	alertEntityRowSQL    = `(?, ?, ?, ?, ?)`
+	insertAlertEntitySQL = `INSERT INTO alert_entities (tenant_id, entity_id, first_activity, alert_seq, roles)
+		VALUES ` + alertEntityRowSQL
+)
+
+const (
+	incidentParams    = 12
+	alertParams       = 8 + alertColumnCount
+	activityParams    = 7
+	alertEntityParams = 5
+)
+
+// How many rows the chunk statements insert: about 500 parameters each
+// (SQLite allows 32766).
+const (
+	chunkIncidents     = 48
+	chunkAlerts        = 12
+	chunkActivities    = 64
+	chunkAlertEntities = 100
+)
+
+// insertRows returns the single-row insert query, which ends with row, for n
+// rows.
+func insertRows(query, row string, n int) string {
+	return query + strings.Repeat(", "+row, n-1)
 }
 
 func firstLine(s string) string {

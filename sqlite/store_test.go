@@ -179,3 +179,41 @@ func TestClose(t *testing.T) {
 		}
 	})
 }
+
+// TestListAlertsSameCreatedTime checks the order of alerts created at the
+// same time: the one stored last first, the same on every page.
+func TestListAlertsSameCreatedTime(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "weft.db"), sqlite.Options{})
+	var stored []string
+	for _, batch := range [][]int{{4, 1, 3}, {0, 2}} {
+		var alerts []*weft.Alert
+		for _, i := range batch {
+			a := storetest.NewAlert(i)
+			a.CreatedDateTime = storetest.Base
+			a.LastUpdateDateTime = storetest.Base
+			alerts = append(alerts, a)
+			stored = append(stored, a.ID)
+		}
+		mustStoreAlerts(t, s, alerts...)
+	}
+	var want []string
+	for i := len(stored) - 1; i >= 0; i-- {
+		want = append(want, stored[i])
+	}
+	var got []string
+	for skip := 0; ; skip += 2 {
+		p, err := s.ListAlerts(ctx, weft.AlertQuery{TenantID: weft.DefaultTenantID, Top: 2, Skip: skip})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range p.Alerts {
+			got = append(got, a.ID)
+		}
+		if !p.More {
+			break
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
