@@ -98,7 +98,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 			res.Status = "rejected"
 			res.Error = &recordError{Field: rec.Err.Field, Message: rec.Err.Message}
 			resp.Rejected++
-			s.metrics.reject(rec.Err.Field)
+			s.metrics.reject(rec.Err.Source, rec.Err.Field)
 			continue
 		}
 		a := rec.Alert

@@ -38,8 +38,8 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		}, []string{"source", "outcome"}),
 		alertsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "weft_alerts_rejected_total",
-			Help: "Alert records rejected by ingest, by reason (the field at fault).",
-		}, []string{"reason"}),
+			Help: "Alert records rejected by ingest, by source (\"unknown\" when the record was refused before its source was read) and reason (the field at fault, \"record\" for the record as a whole).",
+		}, []string{"source", "reason"}),
 		bodiesRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "weft_ingest_bodies_rejected_total",
 			Help: "Ingest requests refused as a whole, by reason.",
@@ -89,15 +89,18 @@ func (m *metrics) ingested(source, outcome string) {
 // → "evidence[].verdict") so that rejection reasons stay a bounded set.
 var indexPattern = regexp.MustCompile(`\[\d+\]`)
 
-func (m *metrics) reject(field string) {
+func (m *metrics) reject(source, field string) {
 	reason := indexPattern.ReplaceAllString(field, "[]")
 	if reason == "" {
-		reason = "json"
+		reason = "record"
+	}
+	if source == "" {
+		source = "unknown"
 	}
 	if len(reason) > 64 {
 		reason = "other"
 	}
-	m.alertsRejected.WithLabelValues(reason).Inc()
+	m.alertsRejected.WithLabelValues(m.sourceLabel(source), reason).Inc()
 }
 
 func (m *metrics) rejectBody(reason string) {

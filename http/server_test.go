@@ -378,13 +378,16 @@ func TestReadAPI(t *testing.T) {
 				t.Errorf("%s: status %d", path, resp.StatusCode)
 			}
 		}
+		// A record that breaks a rule is counted by source and field.
+		bad := fmt.Sprintf(`{"source":"edr","providerAlertId":"m1","title":"t","firstActivityDateTime":%q}`, time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+		s.do(t, "POST", "/api/v1/alerts", "application/json", []byte(bad), nil)
 		resp, err := s.Client().Get(s.URL + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		for _, want := range []string{`weft_alerts_ingested_total{outcome="stored",source="edr"} 7`, "weft_ingest_request_duration_seconds", "weft_store_duration_seconds"} {
+		for _, want := range []string{`weft_alerts_ingested_total{outcome="stored",source="edr"} 7`, `weft_alerts_rejected_total{reason="firstActivityDateTime",source="edr"} 1`, "weft_ingest_request_duration_seconds", "weft_store_duration_seconds"} {
 			if !bytes.Contains(body, []byte(want)) {
 				t.Errorf("/metrics lacks %q", want)
 			}

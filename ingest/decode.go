@@ -67,7 +67,9 @@ func (d *decoder) decode(idx int, body []byte, sp *span) Record {
 				msg = "is required (the Graph alert id)"
 			}
 		}
-		return reject(&fieldErr{field: field, msg: msg})
+		r = reject(&fieldErr{field: field, msg: msg})
+		r.Err.Source = a.Source
+		return r
 	}
 	r.Alert = a
 	r.Warnings = append(rd.warnings, ws...)

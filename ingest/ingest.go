@@ -92,6 +92,9 @@ type RecordError struct {
 	Line    int
 	Field   string
 	Message string
+	// Source is the record's source when it was read before the record was
+	// refused (a rule broken by a well-formed alert), else "".
+	Source string
 }
 
 // Error renders the error as "record 2 (line 3): severity: …". The record
