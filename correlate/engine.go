@@ -1,0 +1,564 @@
+package correlate
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/weftxdr/weft"
+)
+
+// Engine places alerts into incidents by the rules of docs/correlation.md:
+// alerts that share a linkable identity within its window are linked, and an
+// incident is a connected component of those links, cut by blockers and the
+// size cap.
+//
+// Invariants, each held by a test in engine_test.go:
+//   - every placed alert is in exactly one open incident, and no incident
+//     exceeds Config.MaxIncidentAlerts;
+//   - tenants share nothing;
+//   - a resolved incident never receives an alert: it becomes related;
+//   - incidents are merged only when no blocker holds (different assignee,
+//     classification or determination, an analyst's split, the cap);
+//   - a hub identity (seen with more than HubThreshold principals in its
+//     window) creates no link, so it cannot join unrelated attacks;
+//   - without threshold effects (hubs, cap, blockers), the partition does not
+//     depend on the order in which alerts arrive.
+//
+// The engine does no I/O and reads no clock: time is the alerts' event time.
+// It is not safe for concurrent use; the ingest writer owns it.
+type Engine struct {
+	cfg     Config
+	ids     *Identities
+	alloc   func() int64
+	tenants map[string]*tenantState
+}
+
+// New returns an engine with the policy cfg; alloc hands out new incident ids
+// (the store's allocator).
+func New(cfg Config, alloc func() int64) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: cfg, ids: NewIdentities(), alloc: alloc, tenants: map[string]*tenantState{}}
+	e.ids.OnMerge = e.identityMerged
+	return e, nil
+}
+
+// identityMerged moves what the engine remembers of identity from to the
+// identity it became part of, so that alerts seen under either name meet.
+func (e *Engine) identityMerged(tenantID string, from, to IdentityID) {
+	t := e.tenant(tenantID)
+	src := t.index[from]
+	if src == nil {
+		return
+	}
+	delete(t.index, from)
+	dst := t.index[to]
+	if dst == nil {
+		t.index[to] = src
+		return
+	}
+	dst.strength = max(dst.strength, src.strength)
+	dst.private = dst.private && src.private
+	dst.sightings = append(dst.sightings, src.sightings...)
+	if len(dst.sightings) > maxSightings {
+		slices.SortFunc(dst.sightings, func(x, y sighting) int { return cmp.Compare(x.last, y.last) })
+		dst.sightings = slices.Delete(dst.sightings, 0, len(dst.sightings)-maxSightings)
+	}
+	for p, seen := range src.principals {
+		dst.principals[p] = max(dst.principals[p], seen)
+	}
+}
+
+// Placement is where the engine put one alert, and why.
+type Placement struct {
+	AlertID    string
+	IncidentID int64
+	// New is set when the incident was created for this alert; Continues
+	// then names the full incident it continues, if any.
+	New       bool
+	Continues int64
+	// Merged lists incidents merged into IncidentID by this alert: they are
+	// now redirected to it.
+	Merged []int64
+	// Related lists incidents the alert links to but was not put in:
+	// resolved ones, and ones a blocker kept apart.
+	Related []int64
+	// Reasons are Graph correlationReason values; Explanation says the
+	// strongest link in words.
+	Reasons     []string
+	Explanation string
+	// LinkedAlert is the other alert of the strongest link, and LinkedEntity
+	// the entity they share ("device:ws-042.contoso.com"); empty for a new
+	// incident.
+	LinkedAlert  string
+	LinkedEntity string
+}
+
+// tenantState is one tenant's share of the engine.
+type tenantState struct {
+	index     map[IdentityID]*entry
+	incidents map[int64]*incidentState
+	redirect  map[int64]int64 // merged incident → the one it went into
+	next      map[int64]int64 // full incident → its continuation
+	watermark int64           // the latest event time placed (unix ns)
+	placed    int             // alerts placed since the last prune
+}
+
+// entry is what the engine remembers of one identity: the alerts that
+// carried it recently, and the principals it was seen with.
+type entry struct {
+	strength   Strength
+	sightings  []sighting
+	principals map[IdentityID]int64 // principal → latest event time seen together
+	private    bool                 // a private, loopback or link-local address
+}
+
+// sighting is one alert that carried an identity.
+type sighting struct {
+	first, last int64 // the alert's activity, unix ns
+	alertID     string
+	incident    int64
+	device      IdentityID // the alert's first device, for lateral movement
+}
+
+// incidentState is what blockers need to know of an incident.
+type incidentState struct {
+	id             int64
+	size           int
+	status         weft.IncidentStatus
+	assignedTo     string
+	classification weft.Classification
+	determination  weft.Determination
+	apart          map[int64]bool // incidents an analyst split from this one
+}
+
+// IncidentState is what an analyst or the store says about an incident that
+// the engine's blockers depend on.
+type IncidentState struct {
+	ID             int64
+	Status         weft.IncidentStatus
+	AssignedTo     string
+	Classification weft.Classification
+	Determination  weft.Determination
+}
+
+// SetIncident records the current state of an incident (after an analyst's
+// change, or at start-up). Unknown incidents are added with no alerts.
+func (e *Engine) SetIncident(tenantID string, s IncidentState) {
+	t := e.tenant(tenantID)
+	inc := t.incidents[t.resolve(s.ID)]
+	if inc == nil {
+		t.create(s.ID)
+		inc = t.incidents[s.ID]
+	}
+	inc.status, inc.assignedTo, inc.classification, inc.determination = s.Status, s.AssignedTo, s.Classification, s.Determination
+}
+
+// maxSightings bounds what one identity remembers; an identity with more
+// alerts in its window than this is a hub in every realistic policy.
+const maxSightings = 256
+
+// pruneEvery is how many placements pass between prunes of a tenant's
+// state.
+const pruneEvery = 4096
+
+func (e *Engine) tenant(id string) *tenantState {
+	t := e.tenants[id]
+	if t == nil {
+		t = &tenantState{
+			index:     map[IdentityID]*entry{},
+			incidents: map[int64]*incidentState{},
+			redirect:  map[int64]int64{},
+			next:      map[int64]int64{},
+		}
+		e.tenants[id] = t
+	}
+	return t
+}
+
+// ref is one linkable identity of the alert being placed.
+type ref struct {
+	id       IdentityID
+	strength Strength
+	typ      weft.EntityType
+	name     string
+	private  bool
+}
+
+// link is the best reason found to put the alert in one candidate incident.
+type link struct {
+	incident int64
+	ref      ref
+	other    string // the other alert
+	gap      time.Duration
+	before   bool // the other alert came first in event time
+	lateral  bool // the same user on another device
+	shared   int  // identities shared with the incident's alerts
+}
+
+// Place puts a normalized alert into an incident and returns where and why.
+func (e *Engine) Place(a *weft.Alert) Placement {
+	t := e.tenant(a.TenantID)
+	first, last := a.FirstActivityDateTime.UnixNano(), a.LastActivityDateTime.UnixNano()
+	refs, principals, device := e.resolve(a)
+
+	// Prevalence first, so that the decision sees this alert too.
+	for _, r := range refs {
+		en := t.entry(r)
+		for _, p := range principals {
+			if p != r.id {
+				en.principals[p] = max(en.principals[p], last)
+			}
+		}
+	}
+
+	links := map[int64]*link{}
+	for _, r := range refs {
+		en := t.index[r.id]
+		if !e.linkable(en, r, first, last) {
+			continue
+		}
+		w := e.cfg.window(r.strength).Nanoseconds()
+		for _, s := range en.sightings {
+			gap := max(0, max(first, s.first)-min(last, s.last))
+			if gap > w {
+				continue
+			}
+			inc := t.resolve(s.incident)
+			l := &link{incident: inc, ref: r, other: s.alertID, gap: time.Duration(gap), before: s.first <= first,
+				lateral: (r.typ == weft.EntityUser || r.typ == weft.EntityMailbox) && device != 0 && s.device != 0 && s.device != device}
+			if old := links[inc]; old == nil {
+				l.shared = 1
+				links[inc] = l
+			} else {
+				if old.ref.id != r.id {
+					old.shared++
+				}
+				if better(l, old) {
+					l.shared = old.shared
+					links[inc] = l
+				}
+			}
+		}
+	}
+
+	p := Placement{AlertID: a.ID}
+	var open []*link
+	for _, l := range links {
+		if inc := t.incidents[l.incident]; inc != nil && inc.status == weft.IncidentStatusResolved {
+			p.Related = append(p.Related, l.incident)
+			continue
+		}
+		open = append(open, l)
+	}
+	slices.SortFunc(open, func(x, y *link) int {
+		if better(x, y) {
+			return -1
+		} else if better(y, x) {
+			return 1
+		}
+		return cmp.Compare(x.incident, y.incident)
+	})
+
+	var best *link
+	if len(open) > 0 {
+		best = open[0]
+		target := best.incident
+		others := open[1:]
+		slices.SortFunc(others, func(x, y *link) int { return cmp.Compare(x.incident, y.incident) })
+		for _, l := range others {
+			if t.blocked(target, l.incident, e.cfg.MaxIncidentAlerts) {
+				p.Related = append(p.Related, l.incident)
+				continue
+			}
+			kept, gone := t.merge(target, l.incident)
+			p.Merged = append(p.Merged, gone)
+			target = kept
+		}
+		p.IncidentID = target
+		// A full incident does not drop the alert: it goes to the newest
+		// continuation, or to a new one.
+		for t.incidents[p.IncidentID].size >= e.cfg.MaxIncidentAlerts {
+			if n, ok := t.next[p.IncidentID]; ok {
+				p.IncidentID = t.resolve(n)
+				continue
+			}
+			full := p.IncidentID
+			p.IncidentID = t.create(e.alloc())
+			p.New, p.Continues = true, full
+			t.next[full] = p.IncidentID
+		}
+	} else {
+		p.IncidentID = t.create(e.alloc())
+		p.New = true
+	}
+	t.incidents[p.IncidentID].size++
+	slices.Sort(p.Related)
+	p.Related = slices.Compact(p.Related)
+	p.Reasons, p.Explanation = reasons(best, a)
+	if best != nil {
+		p.LinkedAlert, p.LinkedEntity = best.other, string(best.ref.typ)+":"+best.ref.name
+	}
+
+	for _, r := range refs {
+		en := t.index[r.id]
+		if len(en.sightings) >= maxSightings {
+			en.sightings = slices.Delete(en.sightings, 0, len(en.sightings)-maxSightings+1)
+		}
+		en.sightings = append(en.sightings, sighting{first: first, last: last, alertID: a.ID, incident: p.IncidentID, device: device})
+	}
+	t.watermark = max(t.watermark, last)
+	if t.placed++; t.placed >= pruneEvery {
+		t.prune(t.watermark - e.cfg.maxWindow().Nanoseconds())
+		t.placed = 0
+	}
+	return p
+}
+
+// resolve returns the alert's linkable identities (one per identity, the
+// strongest evidence for it first), its principals (devices, users,
+// mailboxes) and its first device.
+func (e *Engine) resolve(a *weft.Alert) (refs []ref, principals []IdentityID, device IdentityID) {
+	for i := range a.Evidence {
+		ev := &a.Evidence[i]
+		s := StrengthOf(ev.EntityType)
+		if s == 0 {
+			continue
+		}
+		id := e.ids.Observe(a.TenantID, ev) // canonical when returned
+		if id == 0 || id == Ambiguous {
+			continue
+		}
+		switch ev.EntityType {
+		case weft.EntityDevice:
+			if device == 0 {
+				device = id
+			}
+			principals = append(principals, id)
+		case weft.EntityUser, weft.EntityMailbox:
+			principals = append(principals, id)
+		}
+		if j := slices.IndexFunc(refs, func(r ref) bool { return r.id == id }); j >= 0 {
+			continue
+		}
+		r := ref{id: id, strength: s, typ: ev.EntityType, name: ev.Name()}
+		if ev.EntityType == weft.EntityIP {
+			if ip, err := netip.ParseAddr(weft.NormalizeIP(ev.IPAddress)); err == nil {
+				r.private = ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()
+			}
+		}
+		refs = append(refs, r)
+	}
+	slices.Sort(principals)
+	return refs, slices.Compact(principals), device
+}
+
+// linkable applies the strength rules and the hub guard to one identity of
+// the alert being placed.
+func (e *Engine) linkable(en *entry, r ref, first, last int64) bool {
+	w := e.cfg.window(r.strength).Nanoseconds()
+	n := 0
+	for _, seen := range en.principals {
+		if seen >= first-w {
+			n++
+		}
+	}
+	alerts := 0
+	for _, s := range en.sightings {
+		if s.last >= first-w && s.first <= last+w {
+			alerts++
+		}
+	}
+	switch {
+	case n > e.cfg.HubThreshold || alerts > e.cfg.NoisyThreshold:
+		return false
+	case r.strength == Weak && (r.private || n > e.cfg.WeakMaxPrincipals):
+		return false
+	}
+	return true
+}
+
+// better reports whether link x is a stronger reason than y: a stronger
+// class, then more shared identities, then a smaller gap.
+func better(x, y *link) bool {
+	if x.ref.strength != y.ref.strength {
+		return x.ref.strength > y.ref.strength
+	}
+	if x.shared != y.shared {
+		return x.shared > y.shared
+	}
+	return x.gap < y.gap
+}
+
+func (t *tenantState) entry(r ref) *entry {
+	en := t.index[r.id]
+	if en == nil {
+		en = &entry{strength: r.strength, principals: map[IdentityID]int64{}, private: r.private}
+		t.index[r.id] = en
+	}
+	return en
+}
+
+func (t *tenantState) create(id int64) int64 {
+	t.incidents[id] = &incidentState{id: id, status: weft.IncidentStatusActive,
+		classification: weft.ClassificationUnknown, determination: weft.DeterminationUnknown}
+	return id
+}
+
+// resolve follows merges to the incident that holds an alert now.
+func (t *tenantState) resolve(id int64) int64 {
+	root := id
+	for {
+		n, ok := t.redirect[root]
+		if !ok {
+			break
+		}
+		root = n
+	}
+	for id != root { // path compression
+		n := t.redirect[id]
+		t.redirect[id] = root
+		id = n
+	}
+	return root
+}
+
+// blocked reports whether incidents a and b must not merge (design §4.4).
+func (t *tenantState) blocked(a, b int64, maxAlerts int) bool {
+	x, y := t.incidents[a], t.incidents[b]
+	if x == nil || y == nil {
+		return true
+	}
+	switch {
+	case x.status == weft.IncidentStatusResolved || y.status == weft.IncidentStatusResolved:
+		return true
+	case x.assignedTo != "" && y.assignedTo != "" && x.assignedTo != y.assignedTo:
+		return true
+	case known(x.classification) && known(y.classification) && x.classification != y.classification:
+		return true
+	case x.determination != weft.DeterminationUnknown && x.determination != "" &&
+		y.determination != weft.DeterminationUnknown && y.determination != "" && x.determination != y.determination:
+		return true
+	case x.apart[b] || y.apart[a]:
+		return true
+	case x.size+y.size > maxAlerts:
+		return true
+	}
+	return false
+}
+
+func known(c weft.Classification) bool { return c != "" && c != weft.ClassificationUnknown }
+
+// merge merges two incidents into the older (lower id) one and returns the
+// one kept and the one redirected.
+func (t *tenantState) merge(a, b int64) (kept, gone int64) {
+	kept, gone = min(a, b), max(a, b)
+	k, g := t.incidents[kept], t.incidents[gone]
+	k.size += g.size
+	if k.assignedTo == "" {
+		k.assignedTo = g.assignedTo
+	}
+	if !known(k.classification) {
+		k.classification = g.classification
+	}
+	if k.determination == weft.DeterminationUnknown || k.determination == "" {
+		k.determination = g.determination
+	}
+	for x := range g.apart {
+		if k.apart == nil {
+			k.apart = map[int64]bool{}
+		}
+		k.apart[x] = true
+	}
+	if n, ok := t.next[gone]; ok {
+		if _, has := t.next[kept]; !has {
+			t.next[kept] = n
+		}
+		delete(t.next, gone)
+	}
+	delete(t.incidents, gone)
+	t.redirect[gone] = kept
+	return kept, gone
+}
+
+// prune forgets sightings and principals older than cutoff (unix ns), and
+// identities left with neither.
+func (t *tenantState) prune(cutoff int64) {
+	for id, en := range t.index {
+		en.sightings = slices.DeleteFunc(en.sightings, func(s sighting) bool { return s.last < cutoff })
+		for p, seen := range en.principals {
+			if seen < cutoff {
+				delete(en.principals, p)
+			}
+		}
+		if len(en.sightings) == 0 && len(en.principals) == 0 {
+			delete(t.index, id)
+		}
+	}
+}
+
+// reasons turns the best link into Graph correlationReason values and a
+// sentence.
+func reasons(l *link, a *weft.Alert) ([]string, string) {
+	if l == nil {
+		return nil, "first alert of a new incident: it shares no linkable entity with a recent alert"
+	}
+	var rs []string
+	switch l.ref.typ {
+	case weft.EntityDevice, weft.EntityProcess:
+		rs = append(rs, "sameAsset")
+	case weft.EntityUser, weft.EntityMailbox:
+		rs = append(rs, "sameActor")
+	case weft.EntityEmailMessage:
+		rs = append(rs, "eventSequence")
+	default:
+		rs = append(rs, "sharedIndicators")
+	}
+	if l.lateral {
+		rs = append(rs, "lateralMovementPath")
+	}
+	rs = append(rs, "temporalProximity")
+	when := "at the same time"
+	if l.gap > 0 {
+		dir := "later"
+		if l.before {
+			dir = "earlier"
+		}
+		when = fmt.Sprintf("%s %s", roundGap(l.gap), dir)
+	}
+	return rs, fmt.Sprintf("shares %s %s with alert %s, %s", typeWord(l.ref.typ), l.ref.name, l.other, when)
+}
+
+func roundGap(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Hour:
+		return d.Round(time.Minute)
+	case d >= time.Minute:
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Millisecond)
+}
+
+func typeWord(t weft.EntityType) string {
+	switch t {
+	case weft.EntityEmailMessage:
+		return "email message"
+	case weft.EntityIP:
+		return "IP address"
+	case weft.EntityURL:
+		return "URL"
+	case weft.EntityCloudApplication, weft.EntityOAuthApplication:
+		return "application"
+	case weft.EntityRegistryKey, weft.EntityRegistryValue:
+		return "registry key"
+	case weft.EntitySecurityGroup:
+		return "security group"
+	case weft.EntityCloudResource:
+		return "cloud resource"
+	}
+	return string(t)
+}

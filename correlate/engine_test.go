@@ -1,0 +1,188 @@
+package correlate
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/weftxdr/weft"
+)
+
+var t0 = time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+
+func newEngine(t *testing.T, mod func(*Config)) *Engine {
+	t.Helper()
+	cfg := DefaultConfig()
+	if mod != nil {
+		mod(&cfg)
+	}
+	var n int64
+	e, err := New(cfg, func() int64 { n++; return n })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func device(name string) weft.Evidence {
+	return weft.Evidence{EntityType: weft.EntityDevice, DeviceDNSName: name + ".contoso.com"}
+}
+
+func user(sam string) weft.Evidence {
+	return weft.Evidence{EntityType: weft.EntityUser, UserAccount: &weft.UserAccount{AccountName: sam, DomainName: "CONTOSO"}}
+}
+
+func ip(addr string) weft.Evidence {
+	return weft.Evidence{EntityType: weft.EntityIP, IPAddress: addr}
+}
+
+var alertSeq int
+
+func alertAt(tenant string, at time.Duration, ev ...weft.Evidence) *weft.Alert {
+	alertSeq++
+	id := fmt.Sprintf("a%d", alertSeq)
+	if tenant == "" {
+		tenant = weft.DefaultTenantID
+	}
+	return &weft.Alert{ID: id, ProviderAlertID: id, TenantID: tenant, Title: id,
+		FirstActivityDateTime: t0.Add(at), LastActivityDateTime: t0.Add(at), Evidence: ev}
+}
+
+func TestPlace(t *testing.T) {
+	t.Run("OK_SharedDeviceWithinWindowLinks", func(t *testing.T) {
+		e := newEngine(t, nil)
+		p1 := e.Place(alertAt("", 0, device("ws-1")))
+		p2 := e.Place(alertAt("", 3*time.Hour, device("ws-1"), user("jdoe")))
+		if !p1.New || p2.New || p2.IncidentID != p1.IncidentID {
+			t.Fatalf("got %+v then %+v, want the second in the first's incident", p1, p2)
+		}
+		if p2.Reasons[0] != "sameAsset" || p2.LinkedAlert != p1.AlertID || p2.Explanation == "" {
+			t.Fatalf("reasons %v, linked %q, %q", p2.Reasons, p2.LinkedAlert, p2.Explanation)
+		}
+	})
+
+	t.Run("OK_OutsideWindowDoesNotLink", func(t *testing.T) {
+		e := newEngine(t, nil)
+		p1 := e.Place(alertAt("", 0, device("ws-2")))
+		p2 := e.Place(alertAt("", 25*time.Hour, device("ws-2")))
+		if p2.IncidentID == p1.IncidentID {
+			t.Fatal("alerts 25 h apart linked through a device (window 24 h)")
+		}
+	})
+
+	t.Run("OK_LateAlertLinksBackward", func(t *testing.T) {
+		e := newEngine(t, nil)
+		p1 := e.Place(alertAt("", 10*time.Hour, device("ws-3")))
+		p2 := e.Place(alertAt("", time.Hour, device("ws-3")))
+		if p2.IncidentID != p1.IncidentID || p2.Explanation == "" {
+			t.Fatalf("a late alert 9 h before did not link: %+v", p2)
+		}
+	})
+
+	t.Run("OK_LinkMergesTwoIncidents", func(t *testing.T) {
+		e := newEngine(t, nil)
+		p1 := e.Place(alertAt("", 0, device("ws-4")))
+		p2 := e.Place(alertAt("", time.Hour, user("alice")))
+		p3 := e.Place(alertAt("", 2*time.Hour, device("ws-4"), user("alice")))
+		if p1.IncidentID == p2.IncidentID || p3.IncidentID != p1.IncidentID || len(p3.Merged) != 1 || p3.Merged[0] != p2.IncidentID {
+			t.Fatalf("got %+v, %+v, %+v; want the third to merge the second's incident into the first's", p1, p2, p3)
+		}
+	})
+
+	t.Run("OK_UserOnAnotherDeviceIsLateralMovement", func(t *testing.T) {
+		e := newEngine(t, nil)
+		e.Place(alertAt("", 0, device("ws-5"), user("bob")))
+		p := e.Place(alertAt("", time.Hour, device("srv-5"), user("bob")))
+		if !contains(p.Reasons, "lateralMovementPath") {
+			t.Fatalf("reasons %v lack lateralMovementPath", p.Reasons)
+		}
+	})
+
+	t.Run("OK_HubStopsLinking", func(t *testing.T) {
+		e := newEngine(t, func(c *Config) { c.HubThreshold = 3 })
+		var ids []int64
+		for i := range 6 {
+			p := e.Place(alertAt("", time.Duration(i)*time.Minute, device(fmt.Sprintf("dc-%d", 0)), user(fmt.Sprintf("u%d", i))))
+			ids = append(ids, p.IncidentID)
+		}
+		// The DC links the first alerts; once it has been seen with more
+		// than 3 users it is a hub and the later alerts stand alone.
+		if ids[5] == ids[0] {
+			t.Fatalf("incidents %v: the hub kept linking", ids)
+		}
+	})
+
+	t.Run("OK_PrivateIPNeverLinksAlone", func(t *testing.T) {
+		e := newEngine(t, nil)
+		p1 := e.Place(alertAt("", 0, ip("10.0.0.5")))
+		p2 := e.Place(alertAt("", time.Minute, ip("10.0.0.5")))
+		if p1.IncidentID == p2.IncidentID {
+			t.Fatal("a private address linked two alerts by itself")
+		}
+		p3 := e.Place(alertAt("", 0, ip("203.0.113.9")))
+		p4 := e.Place(alertAt("", time.Minute, ip("203.0.113.9")))
+		if p3.IncidentID != p4.IncidentID {
+			t.Fatal("a rare public address did not link")
+		}
+	})
+
+	t.Run("OK_ResolvedIncidentIsRelatedNotReopened", func(t *testing.T) {
+		e := newEngine(t, nil)
+		p1 := e.Place(alertAt("", 0, device("ws-6")))
+		e.SetIncident(weft.DefaultTenantID, IncidentState{ID: p1.IncidentID, Status: weft.IncidentStatusResolved})
+		p2 := e.Place(alertAt("", time.Hour, device("ws-6")))
+		if p2.IncidentID == p1.IncidentID || !p2.New || len(p2.Related) != 1 || p2.Related[0] != p1.IncidentID {
+			t.Fatalf("got %+v; want a new incident related to the resolved one", p2)
+		}
+	})
+
+	t.Run("OK_DifferentAssigneesBlockMerge", func(t *testing.T) {
+		e := newEngine(t, nil)
+		p1 := e.Place(alertAt("", 0, device("ws-7")))
+		p2 := e.Place(alertAt("", time.Hour, user("carol")))
+		e.SetIncident(weft.DefaultTenantID, IncidentState{ID: p1.IncidentID, Status: weft.IncidentStatusActive, AssignedTo: "ann"})
+		e.SetIncident(weft.DefaultTenantID, IncidentState{ID: p2.IncidentID, Status: weft.IncidentStatusActive, AssignedTo: "ben"})
+		p3 := e.Place(alertAt("", 2*time.Hour, device("ws-7"), user("carol")))
+		if len(p3.Merged) != 0 || len(p3.Related) != 1 {
+			t.Fatalf("got %+v; want no merge and one related incident", p3)
+		}
+	})
+
+	t.Run("OK_CapOverflowsIntoContinuation", func(t *testing.T) {
+		e := newEngine(t, func(c *Config) { c.MaxIncidentAlerts = 3 })
+		var ps []Placement
+		for i := range 7 {
+			ps = append(ps, e.Place(alertAt("", time.Duration(i)*time.Minute, device("ws-8"))))
+		}
+		sizes := map[int64]int{}
+		for _, p := range ps {
+			sizes[p.IncidentID]++
+		}
+		for id, n := range sizes {
+			if n > 3 {
+				t.Fatalf("incident %d has %d alerts; the cap is 3", id, n)
+			}
+		}
+		if ps[3].Continues != ps[0].IncidentID || !ps[3].New || ps[6].Continues != ps[3].IncidentID {
+			t.Fatalf("placements %+v: want continuation incidents chained from the first", ps)
+		}
+	})
+
+	t.Run("OK_TenantsNeverLink", func(t *testing.T) {
+		e := newEngine(t, nil)
+		p1 := e.Place(alertAt("t1", 0, device("ws-9")))
+		p2 := e.Place(alertAt("t2", time.Minute, device("ws-9")))
+		if p2.IncidentID == p1.IncidentID || !p2.New {
+			t.Fatal("alerts of two tenants linked")
+		}
+	})
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
