@@ -123,6 +123,8 @@ type sighting struct {
 	alertID     string
 	incident    int64
 	device      IdentityID // the alert's first device, for lateral movement
+	severity    int        // weft.Severity.Rank
+	detector    string
 }
 
 // incidentState is what blockers need to know of an incident.
@@ -216,6 +218,7 @@ func (e *Engine) Place(a *weft.Alert) Placement {
 		}
 	}
 
+	sev, det := a.Severity.Rank(), detectorOf(a)
 	links := map[int64]*link{}
 	for _, r := range refs {
 		en := t.index[r.id]
@@ -226,6 +229,13 @@ func (e *Engine) Place(a *weft.Alert) Placement {
 		for _, s := range en.sightings {
 			gap := max(0, max(first, s.first)-min(last, s.last))
 			if gap > w {
+				continue
+			}
+			// Two low-severity alerts link only as a repeat of one
+			// detector within benignRepeat: co-location alone says
+			// little about benign noise, and on a busy server it would
+			// chain one incident for days.
+			if benign(sev) && benign(s.severity) && (s.detector != det || gap > benignRepeat.Nanoseconds()) {
 				continue
 			}
 			inc := t.resolve(s.incident)
@@ -309,7 +319,8 @@ func (e *Engine) Place(a *weft.Alert) Placement {
 		if len(en.sightings) >= maxSightings {
 			en.sightings = slices.Delete(en.sightings, 0, len(en.sightings)-maxSightings+1)
 		}
-		en.sightings = append(en.sightings, sighting{first: first, last: last, alertID: a.ID, incident: p.IncidentID, device: device})
+		en.sightings = append(en.sightings, sighting{first: first, last: last, alertID: a.ID, incident: p.IncidentID, device: device,
+			severity: a.Severity.Rank(), detector: detectorOf(a)})
 	}
 	t.watermark = max(t.watermark, last)
 	if t.placed++; t.placed >= pruneEvery {
@@ -380,6 +391,23 @@ func (e *Engine) linkable(en *entry, r ref, first, last int64) bool {
 		return false
 	}
 	return true
+}
+
+// benign reports whether a severity rank is informational or low. Unknown
+// severity (a source that does not say) is not taken as benign.
+func benign(rank int) bool {
+	return rank == weft.SeverityInformational.Rank() || rank == weft.SeverityLow.Rank()
+}
+
+// benignRepeat is how close in time two alerts of one detector must be for a
+// low-severity repeat to link.
+const benignRepeat = time.Hour
+
+func detectorOf(a *weft.Alert) string {
+	if a.DetectorID != "" {
+		return a.DetectorID
+	}
+	return a.Title
 }
 
 // better reports whether link x is a stronger reason than y: a stronger

@@ -186,3 +186,36 @@ func contains(l []string, s string) bool {
 	}
 	return false
 }
+
+func TestBenignPairs(t *testing.T) {
+	low := func(at time.Duration, detector string, ev ...weft.Evidence) *weft.Alert {
+		a := alertAt("", at, ev...)
+		a.Severity, a.DetectorID = weft.SeverityLow, detector
+		return a
+	}
+	t.Run("OK_RepeatOfOneDetectorLinks", func(t *testing.T) {
+		e := newEngine(t, nil)
+		p1 := e.Place(low(0, "pua", device("ws-20")))
+		p2 := e.Place(low(30*time.Minute, "pua", device("ws-20")))
+		if p2.IncidentID != p1.IncidentID {
+			t.Fatal("a repeat of one detector 30 min later did not link")
+		}
+	})
+	t.Run("OK_DifferentDetectorsDoNotLink", func(t *testing.T) {
+		e := newEngine(t, nil)
+		p1 := e.Place(low(0, "pua", device("ws-21")))
+		p2 := e.Place(low(30*time.Minute, "travel", device("ws-21")))
+		if p2.IncidentID == p1.IncidentID {
+			t.Fatal("two unrelated low-severity alerts linked by co-location")
+		}
+	})
+	t.Run("OK_HighSeverityLinksToLow", func(t *testing.T) {
+		e := newEngine(t, nil)
+		p1 := e.Place(low(0, "pua", device("ws-22")))
+		a := alertAt("", time.Hour, device("ws-22"))
+		a.Severity = weft.SeverityHigh
+		if p2 := e.Place(a); p2.IncidentID != p1.IncidentID {
+			t.Fatal("a high-severity alert on the same device did not link")
+		}
+	})
+}
