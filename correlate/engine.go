@@ -219,7 +219,15 @@ func (e *Engine) Place(a *weft.Alert) Placement {
 	}
 
 	sev, det := a.Severity.Rank(), detectorOf(a)
-	links := map[int64]*link{}
+	// First pass: which recent alerts share which linkable identities with
+	// this one, and how many.
+	type hit struct {
+		r   ref
+		s   sighting
+		gap int64
+	}
+	var hits []hit
+	shared := map[string]int{}
 	for _, r := range refs {
 		en := t.index[r.id]
 		if !e.linkable(en, r, first, last) {
@@ -231,27 +239,39 @@ func (e *Engine) Place(a *weft.Alert) Placement {
 			if gap > w {
 				continue
 			}
-			// Two low-severity alerts link only as a repeat of one
-			// detector within benignRepeat: co-location alone says
-			// little about benign noise, and on a busy server it would
-			// chain one incident for days.
-			if benign(sev) && benign(s.severity) && (s.detector != det || gap > benignRepeat.Nanoseconds()) {
-				continue
+			hits = append(hits, hit{r, s, gap})
+			shared[s.alertID]++
+		}
+	}
+	links := map[int64]*link{}
+	for _, h := range hits {
+		r, s, gap := h.r, h.s, h.gap
+		// Benign alerts (informational, low) link by co-location alone only
+		// as one detector's repeats within benignRepeat; a benign alert and
+		// a more severe one link when they share at least two identities
+		// (the same user on the same device, say). Otherwise benign noise on
+		// a busy server or account would chain one incident for days.
+		repeat := s.detector == det && gap <= benignRepeat.Nanoseconds()
+		switch {
+		case repeat:
+		case benign(sev) && benign(s.severity):
+			continue
+		case (benign(sev) || benign(s.severity)) && shared[s.alertID] < 2:
+			continue
+		}
+		inc := t.resolve(s.incident)
+		l := &link{incident: inc, ref: r, other: s.alertID, gap: time.Duration(gap), before: s.first <= first,
+			lateral: (r.typ == weft.EntityUser || r.typ == weft.EntityMailbox) && device != 0 && s.device != 0 && s.device != device}
+		if old := links[inc]; old == nil {
+			l.shared = 1
+			links[inc] = l
+		} else {
+			if old.ref.id != r.id {
+				old.shared++
 			}
-			inc := t.resolve(s.incident)
-			l := &link{incident: inc, ref: r, other: s.alertID, gap: time.Duration(gap), before: s.first <= first,
-				lateral: (r.typ == weft.EntityUser || r.typ == weft.EntityMailbox) && device != 0 && s.device != 0 && s.device != device}
-			if old := links[inc]; old == nil {
-				l.shared = 1
+			if better(l, old) {
+				l.shared = old.shared
 				links[inc] = l
-			} else {
-				if old.ref.id != r.id {
-					old.shared++
-				}
-				if better(l, old) {
-					l.shared = old.shared
-					links[inc] = l
-				}
 			}
 		}
 	}

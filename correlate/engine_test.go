@@ -209,13 +209,22 @@ func TestBenignPairs(t *testing.T) {
 			t.Fatal("two unrelated low-severity alerts linked by co-location")
 		}
 	})
-	t.Run("OK_HighSeverityLinksToLow", func(t *testing.T) {
+	t.Run("OK_SevereLinksToBenignThroughTwoIdentities", func(t *testing.T) {
 		e := newEngine(t, nil)
-		p1 := e.Place(low(0, "pua", device("ws-22")))
-		a := alertAt("", time.Hour, device("ws-22"))
+		p1 := e.Place(low(0, "signin", device("ws-22"), user("dave")))
+		a := alertAt("", time.Hour, device("ws-22"), user("dave"))
 		a.Severity = weft.SeverityHigh
 		if p2 := e.Place(a); p2.IncidentID != p1.IncidentID {
-			t.Fatal("a high-severity alert on the same device did not link")
+			t.Fatal("a high-severity alert with the same user on the same device did not link")
+		}
+	})
+	t.Run("OK_SevereDoesNotLinkToBenignThroughOneIdentity", func(t *testing.T) {
+		e := newEngine(t, nil)
+		p1 := e.Place(low(0, "pua", device("ws-23")))
+		a := alertAt("", time.Hour, device("ws-23"), user("erin"))
+		a.Severity = weft.SeverityHigh
+		if p2 := e.Place(a); p2.IncidentID == p1.IncidentID {
+			t.Fatal("a high-severity alert linked to benign noise through the device alone")
 		}
 	})
 }
