@@ -106,12 +106,3 @@ func (s tacticSet) len() int { return bits.OnesCount16(uint16(s)) }
 func (s tacticSet) first() int { return bits.TrailingZeros16(uint16(s)) }
 func (s tacticSet) last() int  { return 15 - bits.LeadingZeros16(uint16(s)) }
 
-// tacticIndex returns the index of the tactic with the given short name, or -1.
-func tacticIndex(shortName string) int {
-	for i := range tactics {
-		if tactics[i].ShortName == shortName {
-			return i
-		}
-	}
-	return -1
-}
