@@ -105,4 +105,3 @@ func (s tacticSet) len() int { return bits.OnesCount16(uint16(s)) }
 // matrix order; s must not be empty.
 func (s tacticSet) first() int { return bits.TrailingZeros16(uint16(s)) }
 func (s tacticSet) last() int  { return 15 - bits.LeadingZeros16(uint16(s)) }
-
