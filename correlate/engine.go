@@ -69,7 +69,7 @@ func (e *Engine) identityMerged(tenantID string, from, to IdentityID) {
 		dst.sightings = slices.Delete(dst.sightings, 0, len(dst.sightings)-maxSightings)
 	}
 	for p, seen := range src.principals {
-		dst.principals[p] = max(dst.principals[p], seen)
+		dst.principals[p] = seen.union(dst.principals[p])
 	}
 }
 
@@ -113,8 +113,8 @@ type tenantState struct {
 type entry struct {
 	strength   Strength
 	sightings  []sighting
-	principals map[IdentityID]int64 // principal → latest event time seen together
-	private    bool                 // a private, loopback or link-local address
+	principals map[IdentityID]span // principal → when seen together (event time)
+	private    bool                // a private, loopback or link-local address
 }
 
 // sighting is one alert that carried an identity.
@@ -209,14 +209,7 @@ func (e *Engine) Place(a *weft.Alert) Placement {
 	refs, principals, device := e.resolve(a)
 
 	// Prevalence first, so that the decision sees this alert too.
-	for _, r := range refs {
-		en := t.entry(r)
-		for _, p := range principals {
-			if p != r.id {
-				en.principals[p] = max(en.principals[p], last)
-			}
-		}
-	}
+	t.seen(refs, principals, first)
 
 	sev, det := a.Severity.Rank(), detectorOf(a)
 	// First pass: which recent alerts share which linkable identities with
@@ -326,20 +319,73 @@ func (e *Engine) Place(a *weft.Alert) Placement {
 		p.IncidentID = t.create(e.alloc())
 		p.New = true
 	}
-	t.incidents[p.IncidentID].size++
 	slices.Sort(p.Related)
 	p.Related = slices.Compact(p.Related)
 	p.Reasons, p.Explanation = reasons(best, a)
 	if best != nil {
 		p.LinkedAlert, p.LinkedEntity = best.other, string(best.ref.typ)+":"+best.ref.name
 	}
+	e.record(t, a, refs, device, p.IncidentID)
+	return p
+}
 
+// Restore indexes an alert that is already stored in incident incidentID,
+// without deciding anything: at start-up the engine is rebuilt from the
+// alerts within its windows, in event-time order, so that it then decides as
+// an uninterrupted run would. Incident states (status, assignee …) are
+// restored with SetIncident.
+func (e *Engine) Restore(a *weft.Alert, incidentID int64) {
+	t := e.tenant(a.TenantID)
+	refs, principals, device := e.resolve(a)
+	t.seen(refs, principals, a.FirstActivityDateTime.UnixNano())
+	id := t.resolve(incidentID)
+	if t.incidents[id] == nil {
+		t.create(id)
+	}
+	e.record(t, a, refs, device, id)
+}
+
+// span is the earliest and latest event time (unix ns) of something; the
+// zero span is empty.
+type span struct{ first, last int64 }
+
+func (s span) union(o span) span {
+	if o == (span{}) {
+		return s
+	}
+	if s == (span{}) {
+		return o
+	}
+	return span{min(s.first, o.first), max(s.last, o.last)}
+}
+
+// overlaps reports whether s meets [lo, hi].
+func (s span) overlaps(lo, hi int64) bool { return s.last >= lo && s.first <= hi }
+
+// seen records that the principals of an alert were seen with each of its
+// identities at time at (prevalence for the hub guard).
+func (t *tenantState) seen(refs []ref, principals []IdentityID, at int64) {
 	for _, r := range refs {
-		en := t.index[r.id]
+		en := t.entry(r)
+		for _, p := range principals {
+			if p != r.id {
+				en.principals[p] = en.principals[p].union(span{at, at})
+			}
+		}
+	}
+}
+
+// record adds the alert to incident id and to the index of each of its
+// identities, and prunes the tenant's state now and then.
+func (e *Engine) record(t *tenantState, a *weft.Alert, refs []ref, device IdentityID, id int64) {
+	first, last := a.FirstActivityDateTime.UnixNano(), a.LastActivityDateTime.UnixNano()
+	t.incidents[id].size++
+	for _, r := range refs {
+		en := t.entry(r)
 		if len(en.sightings) >= maxSightings {
 			en.sightings = slices.Delete(en.sightings, 0, len(en.sightings)-maxSightings+1)
 		}
-		en.sightings = append(en.sightings, sighting{first: first, last: last, alertID: a.ID, incident: p.IncidentID, device: device,
+		en.sightings = append(en.sightings, sighting{first: first, last: last, alertID: a.ID, incident: id, device: device,
 			severity: a.Severity.Rank(), detector: detectorOf(a)})
 	}
 	t.watermark = max(t.watermark, last)
@@ -347,7 +393,6 @@ func (e *Engine) Place(a *weft.Alert) Placement {
 		t.prune(t.watermark - e.cfg.maxWindow().Nanoseconds())
 		t.placed = 0
 	}
-	return p
 }
 
 // resolve returns the alert's linkable identities (one per identity, the
@@ -390,17 +435,22 @@ func (e *Engine) resolve(a *weft.Alert) (refs []ref, principals []IdentityID, de
 
 // linkable applies the strength rules and the hub guard to one identity of
 // the alert being placed.
+//
+// Prevalence is counted over the window that ends at the alert's own first
+// activity, [first−window, first]: what a run in event-time order has seen
+// when the alert comes. A late alert is judged as it would have been on
+// time, so arrival order matters only at the edges (design §4.9).
 func (e *Engine) linkable(en *entry, r ref, first, last int64) bool {
 	w := e.cfg.window(r.strength).Nanoseconds()
 	n := 0
 	for _, seen := range en.principals {
-		if seen >= first-w {
+		if seen.overlaps(first-w, first) {
 			n++
 		}
 	}
 	alerts := 0
 	for _, s := range en.sightings {
-		if s.last >= first-w && s.first <= last+w {
+		if s.last >= first-w && s.first <= first {
 			alerts++
 		}
 	}
@@ -445,7 +495,7 @@ func better(x, y *link) bool {
 func (t *tenantState) entry(r ref) *entry {
 	en := t.index[r.id]
 	if en == nil {
-		en = &entry{strength: r.strength, principals: map[IdentityID]int64{}, private: r.private}
+		en = &entry{strength: r.strength, principals: map[IdentityID]span{}, private: r.private}
 		t.index[r.id] = en
 	}
 	return en
@@ -539,7 +589,7 @@ func (t *tenantState) prune(cutoff int64) {
 	for id, en := range t.index {
 		en.sightings = slices.DeleteFunc(en.sightings, func(s sighting) bool { return s.last < cutoff })
 		for p, seen := range en.principals {
-			if seen < cutoff {
+			if seen.last < cutoff {
 				delete(en.principals, p)
 			}
 		}
