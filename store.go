@@ -128,3 +128,59 @@ const (
 // Clock returns the current time; stores and services take one so that tests
 // control time.
 type Clock func() time.Time
+
+// Correlator decides which incident a new alert joins: the correlation
+// engine (correlate.Engine), consulted by a store inside the transaction that
+// stores the alert, so that an alert and its placement are committed
+// together. A Correlator is a cache of what the store holds; it is not safe
+// for concurrent use (the store's single writer owns it).
+type Correlator interface {
+	// Place decides the incident of a new, normalized alert; newIncidentID
+	// allocates the id of an incident it creates.
+	Place(a *Alert, newIncidentID func() int64) Placement
+	// Restore indexes a stored alert in its incident without deciding, to
+	// rebuild the state at start-up or after a failed commit.
+	Restore(a *Alert, incidentID int64)
+	// SetIncident records an incident's state that blockers depend on.
+	SetIncident(tenantID string, s IncidentState)
+	// Window is how far back in event time, from the newest alert, the
+	// stored alerts must be restored for the Correlator to decide as an
+	// uninterrupted run would.
+	Window() time.Duration
+	// Reset forgets everything, before a rebuild.
+	Reset()
+}
+
+// Placement is where a Correlator put one alert, and why.
+type Placement struct {
+	AlertID    string
+	IncidentID int64
+	// New is set when the incident was created for this alert; Continues
+	// then names the full incident it continues, if any.
+	New       bool
+	Continues int64
+	// Merged lists incidents merged into IncidentID by this alert: they are
+	// to be redirected to it, with their alerts moved.
+	Merged []int64
+	// Related lists incidents the alert links to but was not put in:
+	// resolved ones, and ones a blocker kept apart.
+	Related []int64
+	// Reasons are Graph correlationReason values; Explanation says the
+	// strongest link in words.
+	Reasons     []string
+	Explanation string
+	// LinkedAlert is the other alert of the strongest link, and LinkedEntity
+	// the entity they share ("device:ws-042.contoso.com"); empty for a new
+	// incident.
+	LinkedAlert  string
+	LinkedEntity string
+}
+
+// IncidentState is what a Correlator's blockers depend on.
+type IncidentState struct {
+	ID             int64
+	Status         IncidentStatus
+	AssignedTo     string
+	Classification Classification
+	Determination  Determination
+}

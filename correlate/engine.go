@@ -32,20 +32,30 @@ import (
 type Engine struct {
 	cfg     Config
 	ids     *Identities
-	alloc   func() int64
 	tenants map[string]*tenantState
 }
 
-// New returns an engine with the policy cfg; alloc hands out new incident ids
-// (the store's allocator).
-func New(cfg Config, alloc func() int64) (*Engine, error) {
+// New returns an engine with the policy cfg.
+func New(cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, ids: NewIdentities(), alloc: alloc, tenants: map[string]*tenantState{}}
-	e.ids.OnMerge = e.identityMerged
+	e := &Engine{cfg: cfg}
+	e.Reset()
 	return e, nil
 }
+
+// Reset forgets everything, before a rebuild from the store.
+func (e *Engine) Reset() {
+	e.ids = NewIdentities()
+	e.ids.OnMerge = e.identityMerged
+	e.tenants = map[string]*tenantState{}
+}
+
+// Window is how far back in event time, from the newest alert, stored alerts
+// must be restored (Restore) for the engine to decide as an uninterrupted
+// run would: the longest link window.
+func (e *Engine) Window() time.Duration { return e.cfg.maxWindow() }
 
 // identityMerged moves what the engine remembers of identity from to the
 // identity it became part of, so that alerts seen under either name meet.
@@ -73,30 +83,13 @@ func (e *Engine) identityMerged(tenantID string, from, to IdentityID) {
 	}
 }
 
-// Placement is where the engine put one alert, and why.
-type Placement struct {
-	AlertID    string
-	IncidentID int64
-	// New is set when the incident was created for this alert; Continues
-	// then names the full incident it continues, if any.
-	New       bool
-	Continues int64
-	// Merged lists incidents merged into IncidentID by this alert: they are
-	// now redirected to it.
-	Merged []int64
-	// Related lists incidents the alert links to but was not put in:
-	// resolved ones, and ones a blocker kept apart.
-	Related []int64
-	// Reasons are Graph correlationReason values; Explanation says the
-	// strongest link in words.
-	Reasons     []string
-	Explanation string
-	// LinkedAlert is the other alert of the strongest link, and LinkedEntity
-	// the entity they share ("device:ws-042.contoso.com"); empty for a new
-	// incident.
-	LinkedAlert  string
-	LinkedEntity string
-}
+// Placement is where the engine put one alert, and why (weft.Placement).
+type Placement = weft.Placement
+
+// IncidentState is what the engine's blockers depend on (weft.IncidentState).
+type IncidentState = weft.IncidentState
+
+var _ weft.Correlator = (*Engine)(nil)
 
 // tenantState is one tenant's share of the engine.
 type tenantState struct {
@@ -136,16 +129,6 @@ type incidentState struct {
 	classification weft.Classification
 	determination  weft.Determination
 	apart          map[int64]bool // incidents an analyst split from this one
-}
-
-// IncidentState is what an analyst or the store says about an incident that
-// the engine's blockers depend on.
-type IncidentState struct {
-	ID             int64
-	Status         weft.IncidentStatus
-	AssignedTo     string
-	Classification weft.Classification
-	Determination  weft.Determination
 }
 
 // SetIncident records the current state of an incident (after an analyst's
@@ -202,8 +185,9 @@ type link struct {
 	shared   int  // identities shared with the incident's alerts
 }
 
-// Place puts a normalized alert into an incident and returns where and why.
-func (e *Engine) Place(a *weft.Alert) Placement {
+// Place puts a normalized alert into an incident and returns where and why;
+// alloc hands out the id of an incident it creates (the store's allocator).
+func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	t := e.tenant(a.TenantID)
 	first, last := a.FirstActivityDateTime.UnixNano(), a.LastActivityDateTime.UnixNano()
 	refs, principals, device := e.resolve(a)
@@ -311,12 +295,12 @@ func (e *Engine) Place(a *weft.Alert) Placement {
 				continue
 			}
 			full := p.IncidentID
-			p.IncidentID = t.create(e.alloc())
+			p.IncidentID = t.create(alloc())
 			p.New, p.Continues = true, full
 			t.next[full] = p.IncidentID
 		}
 	} else {
-		p.IncidentID = t.create(e.alloc())
+		p.IncidentID = t.create(alloc())
 		p.New = true
 	}
 	slices.Sort(p.Related)

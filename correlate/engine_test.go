@@ -10,18 +10,33 @@ import (
 
 var t0 = time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 
-func newEngine(t *testing.T, mod func(*Config)) *Engine {
+// testEngine is an Engine with its own incident id allocator.
+type testEngine struct {
+	*Engine
+	n int64
+}
+
+func (e *testEngine) Place(a *weft.Alert) Placement {
+	return e.Engine.Place(a, func() int64 { e.n++; return e.n })
+}
+
+// newTestEngine returns an engine with the policy cfg and its own allocator.
+func newTestEngine(t testing.TB, cfg Config) *testEngine {
+	t.Helper()
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testEngine{Engine: e}
+}
+
+func newEngine(t *testing.T, mod func(*Config)) *testEngine {
 	t.Helper()
 	cfg := DefaultConfig()
 	if mod != nil {
 		mod(&cfg)
 	}
-	var n int64
-	e, err := New(cfg, func() int64 { n++; return n })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return newTestEngine(t, cfg)
 }
 
 func device(name string) weft.Evidence {

@@ -46,11 +46,7 @@ func scenario(t testing.TB, opts gen.Options) ([]*weft.Alert, eval.Partition) {
 // as the truth is.
 func placeAll(t testing.TB, cfg Config, alerts []*weft.Alert) eval.Partition {
 	t.Helper()
-	var n int64
-	e, err := New(cfg, func() int64 { n++; return n })
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newTestEngine(t, cfg)
 	assigned := map[string]int64{}
 	for _, a := range alerts {
 		p := e.Place(a)

@@ -12,7 +12,7 @@ import (
 
 // placeTracked places alerts with e, following merges, and returns each
 // alert's incident.
-func placeTracked(e *Engine, alerts []*weft.Alert, assigned map[string]int64) {
+func placeTracked(e *testEngine, alerts []*weft.Alert, assigned map[string]int64) {
 	members := map[int64][]string{}
 	for id, inc := range assigned {
 		members[inc] = append(members[inc], id)
@@ -52,18 +52,17 @@ func smallScenario(t *testing.T) []*weft.Alert {
 // one an uninterrupted run gives.
 func TestRestartMakesTheSameDecisions(t *testing.T) {
 	alerts := smallScenario(t)
-	var n1 int64
-	whole, _ := New(DefaultConfig(), func() int64 { n1++; return n1 })
+	whole := newTestEngine(t, DefaultConfig())
 	want := map[string]int64{}
 	placeTracked(whole, alerts, want)
 
 	half := len(alerts) / 2
-	var n2 int64
-	first, _ := New(DefaultConfig(), func() int64 { n2++; return n2 })
+	first := newTestEngine(t, DefaultConfig())
 	got := map[string]int64{}
 	placeTracked(first, alerts[:half], got)
 
-	restarted, _ := New(DefaultConfig(), func() int64 { n2++; return n2 })
+	restarted := newTestEngine(t, DefaultConfig())
+	restarted.n = first.n // the store's allocator goes on
 	for _, a := range alerts[:half] {
 		restarted.Restore(a, got[a.ID])
 	}
@@ -90,14 +89,12 @@ func shuffleLocally(alerts []*weft.Alert, seed uint64) []*weft.Alert {
 // arrivalARI places alerts in event-time order and in shuffled orders and
 // returns the ARI of each shuffled run against the ordered one.
 func arrivalARI(t *testing.T, cfg Config, alerts []*weft.Alert, rounds int) []float64 {
-	var n int64
-	e, _ := New(cfg, func() int64 { n++; return n })
+	e := newTestEngine(t, cfg)
 	want := map[string]int64{}
 	placeTracked(e, alerts, want)
 	var aris []float64
 	for round := range rounds {
-		var m int64
-		e2, _ := New(cfg, func() int64 { m++; return m })
+		e2 := newTestEngine(t, cfg)
 		got := map[string]int64{}
 		placeTracked(e2, shuffleLocally(alerts, uint64(round+1)), got)
 		aris = append(aris, eval.Score(partitionOf(alerts, want), partitionOf(alerts, got)).ARI)
