@@ -425,24 +425,31 @@ func (e *Engine) resolve(a *weft.Alert) (refs []ref, principals []IdentityID, de
 // when the alert comes. A late alert is judged as it would have been on
 // time, so arrival order matters only at the edges (design §4.9).
 func (e *Engine) linkable(en *entry, r ref, first, last int64) bool {
+	if r.strength == Weak && r.private {
+		return false
+	}
 	w := e.cfg.window(r.strength).Nanoseconds()
+	limit := e.cfg.HubThreshold
+	if r.strength == Weak {
+		limit = min(limit, e.cfg.WeakMaxPrincipals)
+	}
+	// Count only as far as the limit: a hub has many principals, and
+	// counting them all for every alert would cost more than the rest.
 	n := 0
 	for _, seen := range en.principals {
 		if seen.overlaps(first-w, first) {
-			n++
+			if n++; n > limit {
+				return false
+			}
 		}
 	}
 	alerts := 0
-	for _, s := range en.sightings {
-		if s.last >= first-w && s.first <= first {
-			alerts++
+	for i := len(en.sightings) - 1; i >= 0; i-- {
+		if s := en.sightings[i]; s.last >= first-w && s.first <= first {
+			if alerts++; alerts > e.cfg.NoisyThreshold {
+				return false
+			}
 		}
-	}
-	switch {
-	case n > e.cfg.HubThreshold || alerts > e.cfg.NoisyThreshold:
-		return false
-	case r.strength == Weak && (r.private || n > e.cfg.WeakMaxPrincipals):
-		return false
 	}
 	return true
 }
