@@ -46,21 +46,8 @@ func scenario(t testing.TB, opts gen.Options) ([]*weft.Alert, eval.Partition) {
 // as the truth is.
 func placeAll(t testing.TB, cfg Config, alerts []*weft.Alert) eval.Partition {
 	t.Helper()
-	e := newTestEngine(t, cfg)
 	assigned := map[string]int64{}
-	for _, a := range alerts {
-		p := e.Place(a)
-		assigned[a.ID] = p.IncidentID
-		if len(p.Merged) > 0 {
-			for id, inc := range assigned {
-				for _, m := range p.Merged {
-					if inc == m {
-						assigned[id] = p.IncidentID
-					}
-				}
-			}
-		}
-	}
+	placeTracked(newTestEngine(t, cfg), alerts, assigned)
 	part := eval.Partition{}
 	for _, a := range alerts {
 		part[eval.AlertKey(a)] = fmt.Sprint(assigned[a.ID])
