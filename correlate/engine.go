@@ -228,7 +228,15 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 		// a more severe one link when they share at least two identities
 		// (the same user on the same device, say). Otherwise benign noise on
 		// a busy server or account would chain one incident for days.
-		repeat := s.detector == det && gap <= benignRepeat.Nanoseconds()
+		// A repeat is one detector firing again on the same host, or for
+		// alerts without a host (mail, identity, cloud) on the same
+		// account.
+		sdev := s.device
+		if sdev != 0 {
+			sdev = e.ids.Canonical(a.TenantID, sdev) // identities may have merged since
+		}
+		repeat := s.detector == det && gap <= benignRepeat.Nanoseconds() &&
+			(device != 0 && sdev == device || device == 0 && sdev == 0)
 		switch {
 		case repeat:
 		case benign(sev) && benign(s.severity):
@@ -238,7 +246,7 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 		}
 		inc := t.resolve(s.incident)
 		l := &link{incident: inc, ref: r, other: s.alertID, gap: time.Duration(gap), before: s.first <= first,
-			lateral: (r.typ == weft.EntityUser || r.typ == weft.EntityMailbox) && device != 0 && s.device != 0 && s.device != device}
+			lateral: (r.typ == weft.EntityUser || r.typ == weft.EntityMailbox) && device != 0 && sdev != 0 && sdev != device}
 		if old := links[inc]; old == nil {
 			l.shared = 1
 			links[inc] = l
