@@ -78,6 +78,10 @@ const (
 	ActivityIncidentCreated = "incidentCreated"
 	ActivityAlertAdded      = "alertAdded"
 	ActivityAlertUpdated    = "alertUpdated"
+	// ActivityIncidentMerged is logged on the incident that another was
+	// merged into, ActivityIncidentRedirected on the one merged.
+	ActivityIncidentMerged     = "incidentMerged"
+	ActivityIncidentRedirected = "incidentRedirected"
 )
 
 // Asset is an inventory record for a device or user: its criticality (0 none

@@ -159,9 +159,12 @@ type Placement struct {
 	// then names the full incident it continues, if any.
 	New       bool
 	Continues int64
-	// Merged lists incidents merged into IncidentID by this alert: they are
-	// to be redirected to it, with their alerts moved.
-	Merged []int64
+	// Merged lists incidents merged by this alert into MergedInto: they are
+	// to be redirected to it, with their alerts moved. MergedInto is
+	// IncidentID unless the merged incident was full and the alert went on
+	// to a continuation.
+	Merged     []int64
+	MergedInto int64
 	// Related lists incidents the alert links to but was not put in:
 	// resolved ones, and ones a blocker kept apart.
 	Related []int64

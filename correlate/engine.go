@@ -295,6 +295,9 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 			target = kept
 		}
 		p.IncidentID = target
+		if len(p.Merged) > 0 {
+			p.MergedInto = target
+		}
 		// A full incident does not drop the alert: it goes to the newest
 		// continuation, or to a new one.
 		for t.incidents[p.IncidentID].size >= e.cfg.MaxIncidentAlerts {

@@ -243,3 +243,22 @@ func TestBenignPairs(t *testing.T) {
 		}
 	})
 }
+
+func TestMergeIntoFullIncident(t *testing.T) {
+	// Two incidents of 2 alerts each and a cap of 4: an alert linking both
+	// merges them (4 alerts) and, the result being full, goes on to a
+	// continuation; the merge target is said apart from the alert's
+	// incident.
+	e := newEngine(t, func(c *Config) { c.MaxIncidentAlerts = 4 })
+	p1 := e.Place(alertAt("", 0, device("ws-30")))
+	e.Place(alertAt("", time.Minute, device("ws-30")))
+	p3 := e.Place(alertAt("", 2*time.Minute, user("frank")))
+	e.Place(alertAt("", 3*time.Minute, user("frank")))
+	p := e.Place(alertAt("", 4*time.Minute, device("ws-30"), user("frank")))
+	if len(p.Merged) != 1 || p.Merged[0] != p3.IncidentID || p.MergedInto != p1.IncidentID {
+		t.Fatalf("got %+v; want incident %d merged into %d", p, p3.IncidentID, p1.IncidentID)
+	}
+	if !p.New || p.Continues != p1.IncidentID || p.IncidentID == p1.IncidentID {
+		t.Fatalf("got %+v; want the alert in a continuation of the full incident %d", p, p1.IncidentID)
+	}
+}

@@ -33,12 +33,16 @@ import (
 // Repeats within one batch follow the same rule in batch order. An updated
 // alert keeps its CreatedDateTime and incident.
 //
-// Until the correlation engine lands, every new alert forms an incident of its
-// own, in the same transaction: named after the alert, with its severity,
-// activity times, category, sources and entities, and an incidentCreated
-// activity by weft correlation. An update recomputes the aggregates of the
-// alert's incident (severity is the highest of its alerts) and logs an
-// alertUpdated activity.
+// Without a Correlator (Options.Correlator), every new alert forms an
+// incident of its own, in the same transaction: named after the alert, with
+// its severity, activity times, category, sources and entities, and an
+// incidentCreated activity by weft correlation. With one, the Correlator
+// places each new alert, in batch order, and the placement is applied in the
+// same transaction (see place): a new incident as above, or the alert joins
+// an incident, or incidents are merged. An update recomputes the aggregates
+// of the alert's incident (severity is the highest of its alerts) and logs
+// an alertUpdated activity; it keeps the alert's placement (incident and
+// correlation reasons) and does not consult the Correlator.
 //
 // A tenant that an alert names and that does not exist yet is created, with
 // its id as its name: alerts are accepted for any valid tenant id, and which
@@ -62,7 +66,11 @@ import (
 // incidents, activities, plus one small all-integer alert_entities row per
 // entity and an entities write per entity whose seen range grew. The inserts
 // are written a chunk of rows per statement (see insertBuffer), the
-// alert_entities rows of the batch in key order. An alert row is about half
+// alert_entities rows of the batch in key order. With a Correlator, an alert
+// that joins an incident adds only its own rows too; the incident's
+// aggregates are recomputed from its alerts once per batch, and a merge (rare)
+// flushes the buffers and moves the merged incident's alerts with one
+// statement. An alert row is about half
 // its JSON size, as its large values are compressed (see blob.go); what the
 // writer pays per alert grows with the bytes it writes.
 func (s *Store) StoreAlerts(ctx context.Context, alerts []*weft.Alert) ([]weft.StoreResult, error) {
@@ -91,6 +99,11 @@ func (s *Store) StoreAlerts(ctx context.Context, alerts []*weft.Alert) ([]weft.S
 		return nil, fmt.Errorf("sqlite: store alerts: %w", err)
 	}
 	defer s.unlockWriter()
+	if s.corr != nil && s.corrStale {
+		if err := s.rebuild(ctx); err != nil {
+			return nil, err
+		}
+	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: store alerts: begin: %w", err)
@@ -101,6 +114,14 @@ func (s *Store) StoreAlerts(ctx context.Context, alerts []*weft.Alert) ([]weft.S
 		now:     s.now().UTC().UnixNano(),
 		known:   make(map[string]*storedAlert, len(alerts)),
 		results: make([]weft.StoreResult, len(alerts)),
+		tx:      tx,
+	}
+	if s.corr != nil {
+		w.corr, w.describe = s.corr, s.describe
+		w.changed, w.refresh, w.redirect = map[int64]string{}, map[int64]bool{}, map[int64]int64{}
+		// Until the commit succeeds the Correlator holds placements that
+		// may not be stored; a failure leaves it to be rebuilt.
+		s.corrStale = true
 	}
 	w.entities.init(&s.entities)
 	st := w.stmts
@@ -114,6 +135,7 @@ func (s *Store) StoreAlerts(ctx context.Context, alerts []*weft.Alert) ([]weft.S
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("sqlite: store alerts: commit: %w", err)
 	}
+	s.corrStale = false
 	w.entities.commit()
 	s.ckpt.committed()
 	return w.results, nil
@@ -163,6 +185,17 @@ type batchWriter struct {
 	entities              entityWriter
 	args                  []any // reused for binding
 
+	// With a Correlator (see place): tx runs its rarer statements; changed
+	// holds the incidents whose alerts this batch changed (to their tenant),
+	// refresh those of them whose aggregates must be recomputed, and
+	// redirect the incidents the batch merged into another.
+	tx       *sql.Tx
+	corr     weft.Correlator
+	describe func([]*weft.Alert) (string, *int, []weft.PriorityFactor)
+	changed  map[int64]string
+	refresh  map[int64]bool
+	redirect map[int64]int64
+
 	// The rows this batch has yet to insert (see flush). The alert_entities
 	// rows wait in alertEntities until flush sorts them.
 	incidents, alertRows, activities, alertEntityRows insertBuffer
@@ -205,6 +238,9 @@ func (w *batchWriter) write(ctx context.Context, alerts []*weft.Alert, enc *enco
 		key := a.TenantID + "\x00" + a.ID
 		res := weft.StoreResult{AlertID: a.ID}
 		switch old := w.known[key]; {
+		case old == nil && w.corr != nil:
+			res.Outcome = weft.OutcomeStored
+			err = w.place(e, key)
 		case old == nil:
 			res.Outcome = weft.OutcomeStored
 			err = w.insert(e, key)
@@ -228,6 +264,11 @@ func (w *batchWriter) write(ctx context.Context, alerts []*weft.Alert, enc *enco
 	}
 	if err := w.entities.flush(w.stmts); err != nil {
 		return fmt.Errorf("sqlite: store alerts: %w", err)
+	}
+	if w.corr != nil {
+		if err := w.finishPlacements(); err != nil {
+			return fmt.Errorf("sqlite: store alerts: %w", err)
+		}
 	}
 	return nil
 }
@@ -364,6 +405,18 @@ func (w *batchWriter) update(e *encodedAlert, old *storedAlert) error {
 	}
 	w.args = append(w.args[:0], e.cols...)
 	w.args = append(w.args, old.seq)
+	if w.corr != nil {
+		// The placement's reasons stay with the alert.
+		var reasons sql.NullString
+		var correlation string
+		if err := w.stmts.alertCorrelation.QueryRowContext(bg, old.seq).Scan(&reasons, &correlation); err != nil {
+			return fmt.Errorf("read alert correlation: %w", err)
+		}
+		w.args[colReasons], w.args[colCorrelation] = nil, correlation
+		if reasons.Valid {
+			w.args[colReasons] = reasons.String
+		}
+	}
 	if _, err := w.stmts.updateAlert.ExecContext(bg, w.args...); err != nil {
 		return fmt.Errorf("update alert: %w", err)
 	}
@@ -376,6 +429,9 @@ func (w *batchWriter) update(e *encodedAlert, old *storedAlert) error {
 	if old.incidentID != 0 {
 		if err := w.refreshIncident(a.TenantID, old.incidentID); err != nil {
 			return err
+		}
+		if w.corr != nil {
+			w.changed[old.incidentID] = a.TenantID
 		}
 		if err := w.activities.add(a.TenantID, old.incidentID, w.now, weft.ActorCorrelation, weft.ActivityAlertUpdated,
 			"Alert "+a.ID+" updated by its source: "+truncate(a.Title, 256), a.ID); err != nil {

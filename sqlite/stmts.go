@@ -31,6 +31,7 @@ type writeStmts struct {
 	incidentAlerts                         *sql.Stmt
 	incidentNaming                         *sql.Stmt
 	updateIncident                         *sql.Stmt
+	alertCorrelation                       *sql.Stmt
 }
 
 func (w *writeStmts) all() []**sql.Stmt {
@@ -38,7 +39,7 @@ func (w *writeStmts) all() []**sql.Stmt {
 		&w.insertAlert, &w.insertAlerts, &w.insertActivity, &w.insertActivities,
 		&w.insertAlertEntity, &w.insertAlertEntities, &w.upsertEntity, &w.extendEntity, &w.findEntity,
 		&w.updateAlert, &w.deleteAlertEntity, &w.alertEvidence, &w.incidentAlerts, &w.incidentNaming,
-		&w.updateIncident}
+		&w.updateIncident, &w.alertCorrelation}
 }
 
 // alertColumns are the content columns of alerts, in the order that
@@ -51,6 +52,13 @@ const alertColumns = `title, severity, status, classification, determination, as
 	description, recommended_actions, blob_format, additional_data, evidence, raw`
 
 const alertColumnCount = 34
+
+// colReasons and colCorrelation are the positions of correlation_reasons and
+// correlation in alertColumns.
+const (
+	colReasons     = 25
+	colCorrelation = 26
+)
 
 func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 	queries := []string{
@@ -92,6 +100,8 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 			last_activity = ?, alert_count = ?, categories = ?, service_sources = ?, detection_sources = ?,
 			impacted_entities = ?, last_update = ?, version = version + 1
 			WHERE id = ? AND tenant_id = ?`,
+		// alertCorrelation: what an update keeps of a placed alert.
+		`SELECT correlation_reasons, correlation FROM alerts WHERE seq = ?`,
 	}
 	if len(queries) != len(w.all()) {
 		panic("sqlite: writeStmts: one query per statement")

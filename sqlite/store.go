@@ -80,6 +80,20 @@ type Options struct {
 	// CacheSizeKiB is the page cache of each connection in KiB; zero means
 	// 65536 (64 MiB) for the writer and a quarter of it for each reader.
 	CacheSizeKiB int
+
+	// Correlator places every new alert in an incident (see StoreAlerts and
+	// correlate.Engine); nil means that every new alert forms an incident of
+	// its own. The store owns it from Open on: it rebuilds it from the
+	// stored alerts at Open (see rebuild) and calls it only under the write
+	// lock. It must not be shared with another Store.
+	Correlator weft.Correlator
+
+	// Describe names and scores an incident from its alerts (ordered by
+	// first activity) after a batch changed them; it is used only with a
+	// Correlator. An empty name keeps the current one, as does a name an
+	// analyst set. Nil means that an incident keeps the title of its first
+	// alert as its name and has no score.
+	Describe func(alerts []*weft.Alert) (name string, score *int, factors []weft.PriorityFactor)
 }
 
 // Store is weft's store on one SQLite file. It is safe for concurrent use.
@@ -95,6 +109,13 @@ type Store struct {
 	// context); entities is the state it guards besides the writer pool.
 	writer   chan struct{}
 	entities entityCache
+
+	// corr is Options.Correlator, guarded by the write lock like entities;
+	// corrStale is set when corr holds placements of a batch that was not
+	// committed, and the next batch rebuilds it first.
+	corr      weft.Correlator
+	describe  func([]*weft.Alert) (string, *int, []weft.PriorityFactor)
+	corrStale bool
 
 	ckpt *checkpointer
 
@@ -148,7 +169,8 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 
-	s := &Store{path: abs, now: opts.Now, writer: make(chan struct{}, 1)}
+	s := &Store{path: abs, now: opts.Now, writer: make(chan struct{}, 1),
+		corr: opts.Correlator, describe: opts.Describe}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -208,8 +230,8 @@ func Open(path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// open migrates the schema, creates the default tenant and prepares the write
-// statements.
+// open migrates the schema, creates the default tenant, prepares the write
+// statements and rebuilds the Correlator.
 func (s *Store) open(ctx context.Context) error {
 	if err := migrate(ctx, s.write, migrations, s.now); err != nil {
 		return err
@@ -227,6 +249,11 @@ func (s *Store) open(ctx context.Context) error {
 	// fails Open rather than the first query.
 	if err := s.read.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlite: open readers: %w", err)
+	}
+	if s.corr != nil {
+		if err := s.rebuild(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }

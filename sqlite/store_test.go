@@ -5,9 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"github.com/weftxdr/weft"
+	"github.com/weftxdr/weft/correlate"
 	"github.com/weftxdr/weft/sqlite"
 	"github.com/weftxdr/weft/storetest"
 )
@@ -22,6 +24,31 @@ func TestStoreSynchronousNormal(t *testing.T) {
 	storetest.RunStoreTests(t, func(t *testing.T) weft.Store {
 		return mustOpen(t, filepath.Join(t.TempDir(), "weft.db"), sqlite.Options{Synchronous: "normal", ReadConns: 1})
 	})
+}
+
+func TestStoreCorrelation(t *testing.T) {
+	storetest.RunCorrelationTests(t, func() weft.Correlator { return newEngine(t) }, func(t *testing.T, c weft.Correlator) (weft.Store, func(weft.Correlator) weft.Store) {
+		path := filepath.Join(t.TempDir(), "weft.db")
+		s := mustOpen(t, path, sqlite.Options{Correlator: c})
+		reopen := func(c weft.Correlator) weft.Store {
+			if err := s.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			s = mustOpen(t, path, sqlite.Options{Correlator: c})
+			return s
+		}
+		return s, reopen
+	})
+}
+
+// newEngine returns the correlation engine with its default policy.
+func newEngine(t testing.TB) *correlate.Engine {
+	t.Helper()
+	e, err := correlate.New(correlate.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 // mustOpen opens a store and closes it when t ends.
@@ -216,4 +243,41 @@ func TestListAlertsSameCreatedTime(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
+}
+
+func TestStoreCorrelationDescribe(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		var calls [][]string
+		describe := func(alerts []*weft.Alert) (string, *int, []weft.PriorityFactor) {
+			var ids []string
+			for _, a := range alerts {
+				ids = append(ids, a.ID)
+			}
+			calls = append(calls, ids)
+			score := 10 * len(alerts)
+			return "Incident of " + strconv.Itoa(len(alerts)) + " alerts", &score, []weft.PriorityFactor{{Name: "alerts", Points: score}}
+		}
+		s := mustOpen(t, filepath.Join(t.TempDir(), "weft.db"), sqlite.Options{Correlator: newEngine(t), Describe: describe})
+		a1, a2 := storetest.NewAlert(0), storetest.NewAlert(0)
+		a2.ProviderAlertID += "-again"
+		a2.ID = weft.AlertID(a2.TenantID, a2.Source, a2.ProviderAlertID)
+		res, err := s.StoreAlerts(ctx, []*weft.Alert{a1, a2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res[0].IncidentID != res[1].IncidentID {
+			t.Fatalf("got incidents %d and %d, want one", res[0].IncidentID, res[1].IncidentID)
+		}
+		inc, err := s.FindIncident(ctx, weft.DefaultTenantID, res[0].IncidentID, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inc.DisplayName != "Incident of 2 alerts" || inc.PriorityScore == nil || *inc.PriorityScore != 20 ||
+			!reflect.DeepEqual(inc.PriorityFactors, []weft.PriorityFactor{{Name: "alerts", Points: 20}}) {
+			t.Errorf("got name %q, score %v, factors %v; want the description of 2 alerts", inc.DisplayName, inc.PriorityScore, inc.PriorityFactors)
+		}
+		if len(calls) != 1 || len(calls[0]) != 2 {
+			t.Errorf("got Describe calls %v, want one with both alerts", calls)
+		}
+	})
 }

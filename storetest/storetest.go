@@ -16,6 +16,9 @@
 //		})
 //	}
 //
+// A backend that places alerts with a weft.Correlator also runs
+// RunCorrelationTests, with the real engine (correlate.Engine).
+//
 // The suite pins down the behaviour that weft.Store's documentation leaves to
 // judgement, so that all backends agree:
 //

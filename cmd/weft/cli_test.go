@@ -21,7 +21,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo: %v\nstderr: %s", err, errb.String())
 	}
 	s := out.String()
-	for _, want := range []string{"weft demo: feeding", "(0 rejected)", "Most severe incidents:", "/api/v1/incidents"} {
+	for _, want := range []string{"weft demo: feeding", "(0 rejected)", "Top of the queue", "/api/v1/incidents"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)
 		}

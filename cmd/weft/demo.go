@@ -100,23 +100,34 @@ func printDemoSummary(ctx context.Context, w io.Writer, rs *runningServer) error
 	if err != nil {
 		return err
 	}
-	incs := page.Incidents
+	var incs []*weft.Incident
+	for _, inc := range page.Incidents {
+		if inc.Status != weft.IncidentStatusRedirected {
+			incs = append(incs, inc)
+		}
+	}
+	score := func(inc *weft.Incident) int {
+		if inc.PriorityScore == nil {
+			return -1
+		}
+		return *inc.PriorityScore
+	}
 	sort.SliceStable(incs, func(i, j int) bool {
 		a, b := incs[i], incs[j]
+		if score(a) != score(b) {
+			return score(a) > score(b)
+		}
 		if a.Severity.Rank() != b.Severity.Rank() {
 			return a.Severity.Rank() > b.Severity.Rank()
 		}
-		if a.AlertCount != b.AlertCount {
-			return a.AlertCount > b.AlertCount
-		}
-		return a.LastActivityDateTime.After(b.LastActivityDateTime)
+		return a.AlertCount > b.AlertCount
 	})
-	fmt.Fprintf(w, "  %d incidents\n\nMost severe incidents:\n", page.Count)
+	fmt.Fprintf(w, "  %d incidents\n\nTop of the queue (priority score, severity, alerts, name):\n", len(incs))
 	for i, inc := range incs {
 		if i == 5 {
 			break
 		}
-		fmt.Fprintf(w, "  #%-5d %-13s %3d alerts  %s\n", inc.ID, inc.Severity, inc.AlertCount, inc.DisplayName)
+		fmt.Fprintf(w, "  #%-5d %3d  %-13s %3d alerts  %s\n", inc.ID, score(inc), inc.Severity, inc.AlertCount, inc.DisplayName)
 	}
 	fmt.Fprintf(w, "\nWhere to look:\n")
 	fmt.Fprintf(w, "  incident queue   %s/api/v1/incidents\n", rs.URL)

@@ -14,8 +14,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/weftxdr/weft"
+	"github.com/weftxdr/weft/correlate"
 	wefthttp "github.com/weftxdr/weft/http"
 	"github.com/weftxdr/weft/ingest"
+	"github.com/weftxdr/weft/priority"
 	"github.com/weftxdr/weft/sqlite"
 )
 
@@ -43,12 +45,30 @@ type runningServer struct {
 // dbFile is the database file inside a data directory.
 const dbFile = "weft.db"
 
-// openStore creates the data directory if needed and opens its store.
+// openStore creates the data directory if needed and opens its store, with
+// the correlation engine placing new alerts into incidents and the priority
+// package naming and scoring them.
 func openStore(dir, synchronous string) (*sqlite.Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	return sqlite.Open(filepath.Join(dir, dbFile), sqlite.Options{Synchronous: synchronous})
+	engine, err := correlate.New(correlate.DefaultConfig())
+	if err != nil {
+		return nil, err
+	}
+	return sqlite.Open(filepath.Join(dir, dbFile), sqlite.Options{
+		Synchronous: synchronous,
+		Correlator:  engine,
+		Describe:    describeIncident,
+	})
+}
+
+// describeIncident names an incident after Defender's grammar and scores it
+// (design §5). Asset criticality and detector rarity are not known yet, so
+// those factors are left out.
+func describeIncident(alerts []*weft.Alert) (string, *int, []weft.PriorityFactor) {
+	score, factors := priority.Score(priority.Input{Alerts: alerts, Now: time.Now()})
+	return priority.Name(alerts), &score, factors
 }
 
 // startServer opens the store, starts the batcher and begins serving. The
