@@ -19,11 +19,15 @@ func placeTracked(e *testEngine, alerts []*weft.Alert, assigned map[string]int64
 	}
 	for _, a := range alerts {
 		p := e.Place(a)
+		into := p.MergedInto
+		if into == 0 {
+			into = p.IncidentID
+		}
 		for _, m := range p.Merged {
 			for _, id := range members[m] {
-				assigned[id] = p.IncidentID
+				assigned[id] = into
 			}
-			members[p.IncidentID] = append(members[p.IncidentID], members[m]...)
+			members[into] = append(members[into], members[m]...)
 			delete(members, m)
 		}
 		assigned[a.ID] = p.IncidentID
@@ -124,4 +128,20 @@ func TestArrivalOrder(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestReplayMatchesPlacement checks that Replay, the engine behind weft
+// replay, gives the partition of placing the alerts one by one.
+func TestReplayMatchesPlacement(t *testing.T) {
+	alerts := smallScenario(t)
+	want := map[string]int64{}
+	placeTracked(newTestEngine(t, DefaultConfig()), alerts, want)
+	res, err := Replay(DefaultConfig(), alerts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := eval.Score(partitionOf(alerts, want), partitionOf(alerts, res.Incident))
+	if s.ARI != 1 || res.Alerts != len(alerts) || res.Largest < 2 || res.Incidents >= len(alerts) {
+		t.Fatalf("ARI %.6f, result %+v", s.ARI, res)
+	}
 }

@@ -180,3 +180,36 @@ func TestGenIngestEval(t *testing.T) {
 		}
 	}
 }
+
+func TestReplayCommand(t *testing.T) {
+	dir := t.TempDir()
+	alerts := filepath.Join(dir, "a.ndjson")
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"gen", "--users", "500", "--attacks", "6", "--noise", "300", "--days", "2", alerts}, &out, &errb); err != nil {
+		t.Fatalf("gen: %v %s", err, errb.String())
+	}
+	policy := filepath.Join(dir, "p.json")
+	if err := os.WriteFile(policy, []byte(`{"noisyThreshold": 2, "strongWindow": "2h"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	part := filepath.Join(dir, "part.csv")
+	out.Reset()
+	err := run(context.Background(), []string{"replay", "--compare", policy, "--truth", filepath.Join(dir, "a.truth.csv"), "--out", part, alerts}, &out, &errb)
+	if err != nil {
+		t.Fatalf("replay: %v %s", err, errb.String())
+	}
+	for _, want := range []string{"policy (windows 24h0m0s", "compared policy (windows 2h0m0s", "what the compared policy changes:", "pair F1"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("replay output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if b, err := os.ReadFile(part); err != nil || !strings.HasPrefix(string(b), "alertId,incidentKey\n") {
+		t.Fatalf("partition file: %v %q", err, b)
+	}
+
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"hubThreshhold": 3}`), 0o600)
+	if err := run(context.Background(), []string{"replay", "--policy", bad, alerts}, &out, &errb); err == nil || !strings.Contains(err.Error(), "hubThreshhold") {
+		t.Fatalf("a misspelt setting: got %v, want an error naming it", err)
+	}
+}

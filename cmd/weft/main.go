@@ -40,6 +40,7 @@ func commands() []command {
 		{"ingest", "send alerts from a file to a server, or store them in a data directory", runIngest},
 		{"demo", "run a server on a temporary store and feed it a realistic multi-stage attack", runDemo},
 		{"gen", "write a seeded realistic alert stream (Graph format) and its ground truth", runGen},
+		{"replay", "run a correlation policy over past alerts and show what it would change", runReplay},
 		{"eval", "score predicted incidents against ground truth, beside three baselines", runEval},
 		{"bench", "measure ingest throughput (alerts/s) over HTTP into the embedded store", runBench},
 		{"version", "print the weft version", runVersion},

@@ -1,0 +1,80 @@
+package correlate
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/weftxdr/weft"
+)
+
+// policyFile is the JSON form of a Config: durations as Go duration strings
+// ("24h", "90m"); any setting left out keeps its default.
+type policyFile struct {
+	StrongWindow      *string `json:"strongWindow"`
+	MediumWindow      *string `json:"mediumWindow"`
+	WeakWindow        *string `json:"weakWindow"`
+	HubThreshold      *int    `json:"hubThreshold"`
+	NoisyThreshold    *int    `json:"noisyThreshold"`
+	WeakMaxPrincipals *int    `json:"weakMaxPrincipals"`
+	MaxIncidentAlerts *int    `json:"maxIncidentAlerts"`
+}
+
+// ParseConfig reads a correlation policy from JSON, e.g.
+//
+//	{"strongWindow": "12h", "hubThreshold": 12}
+//
+// Settings left out keep DefaultConfig's values. Unknown settings, malformed
+// durations and values out of range are refused with an EINVALID error that
+// names the setting.
+func ParseConfig(data []byte) (Config, error) {
+	cfg := DefaultConfig()
+	var f policyFile
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return cfg, weft.Errorf(weft.EINVALID, "correlation policy: %v", err)
+	}
+	for _, d := range []struct {
+		name string
+		src  *string
+		dst  *time.Duration
+	}{{"strongWindow", f.StrongWindow, &cfg.StrongWindow}, {"mediumWindow", f.MediumWindow, &cfg.MediumWindow}, {"weakWindow", f.WeakWindow, &cfg.WeakWindow}} {
+		if d.src == nil {
+			continue
+		}
+		v, err := time.ParseDuration(*d.src)
+		if err != nil {
+			return cfg, weft.Errorf(weft.EINVALID, "correlation policy: %s: %q is not a duration such as \"24h\" or \"90m\"", d.name, *d.src)
+		}
+		*d.dst = v
+	}
+	for _, n := range []struct {
+		src *int
+		dst *int
+	}{{f.HubThreshold, &cfg.HubThreshold}, {f.NoisyThreshold, &cfg.NoisyThreshold}, {f.WeakMaxPrincipals, &cfg.WeakMaxPrincipals}, {f.MaxIncidentAlerts, &cfg.MaxIncidentAlerts}} {
+		if n.src != nil {
+			*n.dst = *n.src
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, weft.Errorf(weft.EINVALID, "correlation policy: %s", weft.ErrorMessage(err))
+	}
+	return cfg, nil
+}
+
+// MarshalPolicy writes cfg in the form ParseConfig reads.
+func MarshalPolicy(cfg Config) []byte {
+	s := func(d time.Duration) *string { v := d.String(); return &v }
+	i := func(n int) *int { return &n }
+	b, err := json.MarshalIndent(policyFile{
+		StrongWindow: s(cfg.StrongWindow), MediumWindow: s(cfg.MediumWindow), WeakWindow: s(cfg.WeakWindow),
+		HubThreshold: i(cfg.HubThreshold), NoisyThreshold: i(cfg.NoisyThreshold),
+		WeakMaxPrincipals: i(cfg.WeakMaxPrincipals), MaxIncidentAlerts: i(cfg.MaxIncidentAlerts),
+	}, "", "  ")
+	if err != nil {
+		panic(fmt.Sprintf("correlate: marshal policy: %v", err)) // cannot happen: plain types
+	}
+	return b
+}
