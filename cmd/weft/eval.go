@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/weftxdr/weft"
+	"github.com/weftxdr/weft/correlate"
 	"github.com/weftxdr/weft/eval"
 	"github.com/weftxdr/weft/ingest"
 )
@@ -111,7 +112,7 @@ func readAlertsFile(path string) ([]*weft.Alert, error) {
 // storedPartition reads every alert of the default tenant in a data directory
 // and labels it with its incident.
 func storedPartition(ctx context.Context, dir string) (eval.Partition, error) {
-	store, err := openStore(dir, "full")
+	store, err := openStore(dir, "full", correlate.DefaultConfig())
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/weftxdr/weft"
+	"github.com/weftxdr/weft/correlate"
 	wefthttp "github.com/weftxdr/weft/http"
 	"github.com/weftxdr/weft/ingest"
 )
@@ -44,6 +45,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	formatName := fs.String("format", "auto", "record `format`: auto, weft or graph")
 	batch := fs.Int("batch", 1000, "records per request or transaction")
 	tenant := fs.String("tenant", "", "`tenant` for records that name none (default: the default tenant)")
+	policyFile := fs.String("policy", envOr("WEFT_POLICY", ""), "with --data: correlation policy `file` (JSON; default: the built-in defaults) (WEFT_POLICY)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,7 +82,11 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return postChunk(ctx, *serverURL, *tenant, format, chunk, ndjson, firstLine, &sum, stderr)
 	}
 	if *data != "" {
-		err = storeDirect(ctx, *data, *tenant, format, body, *batch, &sum, stderr)
+		var policy correlate.Config
+		if policy, err = readPolicy(*policyFile); err != nil {
+			return err
+		}
+		err = storeDirect(ctx, *data, *tenant, format, body, *batch, policy, &sum, stderr)
 	} else {
 		err = forEachChunk(body, *batch, send)
 	}
@@ -247,8 +253,8 @@ func reportReject(w io.Writer, line int, field, msg string) {
 
 // storeDirect decodes body and stores it into the data directory's store in
 // transactions of n alerts.
-func storeDirect(ctx context.Context, dir, tenant string, format ingest.Format, body []byte, n int, sum *ingestSummary, stderr io.Writer) error {
-	store, err := openStore(dir, "full")
+func storeDirect(ctx context.Context, dir, tenant string, format ingest.Format, body []byte, n int, policy correlate.Config, sum *ingestSummary, stderr io.Writer) error {
+	store, err := openStore(dir, "full", policy)
 	if err != nil {
 		return err
 	}

@@ -181,7 +181,7 @@ func changedAlerts(a, b eval.Partition) int {
 
 // storedAlerts reads every alert of the default tenant in a data directory.
 func storedAlerts(ctx context.Context, dir string) ([]*weft.Alert, error) {
-	store, err := openStore(dir, "full")
+	store, err := openStore(dir, "full", correlate.DefaultConfig())
 	if err != nil {
 		return nil, err
 	}

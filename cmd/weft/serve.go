@@ -28,6 +28,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sync := fs.String("sync", envOr("WEFT_SYNC", "full"), "SQLite synchronous `mode`: full (durable against power loss) or normal (durable against process crashes) (WEFT_SYNC)")
 	maxBody := fs.Int64("max-body", envInt64("WEFT_MAX_BODY", 32<<20), "largest ingest request body in `bytes` (WEFT_MAX_BODY)")
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on shutdown")
+	policyFile := fs.String("policy", envOr("WEFT_POLICY", ""), "correlation policy `file` (JSON, see weft replay --print-policy; default: the built-in defaults) (WEFT_POLICY)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -38,7 +39,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	rs, err := startServer(serverConfig{Addr: *addr, DataDir: *data, Synchronous: *sync, MaxBodyBytes: *maxBody, Logger: logger})
+	policy, err := readPolicy(*policyFile)
+	if err != nil {
+		return err
+	}
+	rs, err := startServer(serverConfig{Addr: *addr, DataDir: *data, Synchronous: *sync, MaxBodyBytes: *maxBody, Logger: logger, Policy: policy})
 	if err != nil {
 		return err
 	}

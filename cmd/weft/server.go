@@ -28,6 +28,7 @@ type serverConfig struct {
 	Synchronous  string // SQLite synchronous mode: full or normal
 	MaxBodyBytes int64
 	Logger       *slog.Logger
+	Policy       correlate.Config // zero: correlate.DefaultConfig()
 }
 
 // runningServer is a started server: its store, its group-commit batcher and
@@ -48,11 +49,11 @@ const dbFile = "weft.db"
 // openStore creates the data directory if needed and opens its store, with
 // the correlation engine placing new alerts into incidents and the priority
 // package naming and scoring them.
-func openStore(dir, synchronous string) (*sqlite.Store, error) {
+func openStore(dir, synchronous string, policy correlate.Config) (*sqlite.Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	engine, err := correlate.New(correlate.DefaultConfig())
+	engine, err := correlate.New(policy)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +79,10 @@ func startServer(cfg serverConfig) (*runningServer, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	start := time.Now()
-	store, err := openStore(cfg.DataDir, cfg.Synchronous)
+	if cfg.Policy == (correlate.Config{}) {
+		cfg.Policy = correlate.DefaultConfig()
+	}
+	store, err := openStore(cfg.DataDir, cfg.Synchronous, cfg.Policy)
 	if err != nil {
 		return nil, err
 	}
