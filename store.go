@@ -186,4 +186,8 @@ type IncidentState struct {
 	AssignedTo     string
 	Classification Classification
 	Determination  Determination
+	// AlertCount is the incident's number of alerts when known (> 0), so
+	// that the size cap holds after a restart even for alerts outside the
+	// windows.
+	AlertCount int
 }

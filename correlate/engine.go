@@ -141,6 +141,9 @@ func (e *Engine) SetIncident(tenantID string, s IncidentState) {
 		inc = t.incidents[s.ID]
 	}
 	inc.status, inc.assignedTo, inc.classification, inc.determination = s.Status, s.AssignedTo, s.Classification, s.Determination
+	if s.AlertCount > 0 {
+		inc.size = s.AlertCount
+	}
 }
 
 // maxSightings bounds what one identity remembers; an identity with more
@@ -221,6 +224,7 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 		}
 	}
 	links := map[int64]*link{}
+	idsPerIncident := map[int64]map[IdentityID]bool{} // distinct identities shared with each incident
 	for _, h := range hits {
 		r, s, gap := h.r, h.s, h.gap
 		// Benign alerts (informational, low) link by co-location alone only
@@ -247,18 +251,18 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 		inc := t.resolve(s.incident)
 		l := &link{incident: inc, ref: r, other: s.alertID, gap: time.Duration(gap), before: s.first <= first,
 			lateral: (r.typ == weft.EntityUser || r.typ == weft.EntityMailbox) && device != 0 && sdev != 0 && sdev != device}
-		if old := links[inc]; old == nil {
-			l.shared = 1
-			links[inc] = l
-		} else {
-			if old.ref.id != r.id {
-				old.shared++
-			}
-			if better(l, old) {
-				l.shared = old.shared
-				links[inc] = l
-			}
+		ids := idsPerIncident[inc]
+		if ids == nil {
+			ids = map[IdentityID]bool{}
+			idsPerIncident[inc] = ids
 		}
+		ids[r.id] = true
+		if old := links[inc]; old == nil || betterLink(l, old) {
+			links[inc] = l
+		}
+	}
+	for inc, l := range links {
+		l.shared = len(idsPerIncident[inc])
 	}
 
 	p := Placement{AlertID: a.ID}
@@ -480,6 +484,15 @@ func detectorOf(a *weft.Alert) string {
 		return a.DetectorID
 	}
 	return a.Title
+}
+
+// betterLink reports whether x is a better reason than y to join one
+// incident: a stronger class, then a smaller gap.
+func betterLink(x, y *link) bool {
+	if x.ref.strength != y.ref.strength {
+		return x.ref.strength > y.ref.strength
+	}
+	return x.gap < y.gap
 }
 
 // better reports whether link x is a stronger reason than y: a stronger

@@ -262,3 +262,38 @@ func TestMergeIntoFullIncident(t *testing.T) {
 		t.Fatalf("got %+v; want the alert in a continuation of the full incident %d", p, p1.IncidentID)
 	}
 }
+
+func TestExplanationNamesTheClosestAlert(t *testing.T) {
+	e := newEngine(t, nil)
+	e.Place(alertAt("", 0, device("ws-40")))
+	near := e.Place(alertAt("", 19*time.Hour+59*time.Minute, device("ws-40")))
+	p := e.Place(alertAt("", 20*time.Hour, device("ws-40")))
+	if p.LinkedAlert != near.AlertID {
+		t.Fatalf("linked to %s (%q), want the alert a minute earlier, %s", p.LinkedAlert, p.Explanation, near.AlertID)
+	}
+}
+
+func TestCapHoldsAfterRestart(t *testing.T) {
+	// Cap 3; alerts at 0, 20 and 40 h on one device fill incident 1. After a
+	// restart that restores only the last alert (the window), the store says
+	// the incident has 3 alerts, and a fourth goes to a continuation.
+	cfg := func(c *Config) { c.MaxIncidentAlerts = 3 }
+	e := newEngine(t, cfg)
+	var last *weft.Alert
+	var first Placement
+	for i, h := range []time.Duration{0, 20 * time.Hour, 40 * time.Hour} {
+		last = alertAt("", h, device("ws-50"))
+		p := e.Place(last)
+		if i == 0 {
+			first = p
+		}
+	}
+	r := newEngine(t, cfg)
+	r.n = e.n
+	r.Restore(last, first.IncidentID)
+	r.SetIncident(weft.DefaultTenantID, IncidentState{ID: first.IncidentID, Status: weft.IncidentStatusActive, AlertCount: 3})
+	p := r.Place(alertAt("", 41*time.Hour, device("ws-50")))
+	if p.IncidentID == first.IncidentID || p.Continues != first.IncidentID {
+		t.Fatalf("got %+v; want a continuation of the full incident %d", p, first.IncidentID)
+	}
+}

@@ -323,7 +323,7 @@ func (s *Store) rebuildTenant(ctx context.Context, tx *sql.Tx, tenant string, wi
 	if err != nil {
 		return err
 	}
-	rows, err = tx.QueryContext(ctx, `SELECT id, status, assigned_to, classification, determination
+	rows, err = tx.QueryContext(ctx, `SELECT id, status, assigned_to, classification, determination, alert_count
 		FROM incidents WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?)) AND status != ?
 		ORDER BY id`, tenant, string(list), string(weft.IncidentStatusRedirected))
 	if err != nil {
@@ -333,7 +333,7 @@ func (s *Store) rebuildTenant(ctx context.Context, tx *sql.Tx, tenant string, wi
 	for rows.Next() {
 		var st weft.IncidentState
 		var status, classification, determination string
-		if err := rows.Scan(&st.ID, &status, &st.AssignedTo, &classification, &determination); err != nil {
+		if err := rows.Scan(&st.ID, &status, &st.AssignedTo, &classification, &determination, &st.AlertCount); err != nil {
 			return err
 		}
 		st.Status, st.Classification, st.Determination = weft.IncidentStatus(status), weft.Classification(classification), weft.Determination(determination)
