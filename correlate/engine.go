@@ -598,9 +598,13 @@ func (t *tenantState) merge(a, b int64) (kept, gone int64) {
 	return kept, gone
 }
 
-// prune forgets sightings and principals older than cutoff (unix ns), and
-// identities left with neither.
+// prune forgets sightings and principals older than cutoff (unix ns),
+// identities left with neither, and the incidents, redirects and
+// continuations that no remaining sighting can reach: an incident no alert
+// can link to any more needs no state, so the state stays bounded by what
+// the windows hold.
 func (t *tenantState) prune(cutoff int64) {
+	live := map[int64]bool{}
 	for id, en := range t.index {
 		en.sightings = slices.DeleteFunc(en.sightings, func(s sighting) bool { return s.last < cutoff })
 		for p, seen := range en.principals {
@@ -610,6 +614,29 @@ func (t *tenantState) prune(cutoff int64) {
 		}
 		if len(en.sightings) == 0 && len(en.principals) == 0 {
 			delete(t.index, id)
+			continue
+		}
+		for _, s := range en.sightings {
+			live[s.incident] = true
+		}
+	}
+	roots := map[int64]bool{}
+	for id := range live {
+		roots[t.resolve(id)] = true // also compresses every live path to its root
+	}
+	for id := range t.redirect {
+		if !live[id] {
+			delete(t.redirect, id)
+		}
+	}
+	for id := range t.incidents {
+		if !roots[id] {
+			delete(t.incidents, id)
+		}
+	}
+	for id := range t.next {
+		if !roots[id] {
+			delete(t.next, id)
 		}
 	}
 }

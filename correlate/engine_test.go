@@ -297,3 +297,19 @@ func TestCapHoldsAfterRestart(t *testing.T) {
 		t.Fatalf("got %+v; want a continuation of the full incident %d", p, first.IncidentID)
 	}
 }
+
+func TestStateStaysBounded(t *testing.T) {
+	// Alerts on ever new devices, one a minute for 20 days: the windows hold
+	// about a day of them, and so must the engine's incidents.
+	e := newEngine(t, nil)
+	for i := range 20 * 24 * 60 {
+		e.Place(alertAt("", time.Duration(i)*time.Minute, device(fmt.Sprintf("dev-%d", i))))
+	}
+	ts := e.tenants[weft.DefaultTenantID]
+	if n := len(ts.incidents); n > 2*24*60+pruneEvery {
+		t.Fatalf("%d incidents held after 20 days; the windows need about %d", n, 24*60)
+	}
+	if n := len(ts.index); n > 2*24*60+pruneEvery {
+		t.Fatalf("%d identities indexed after 20 days", n)
+	}
+}
