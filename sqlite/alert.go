@@ -109,6 +109,21 @@ func (s *Store) StoreAlerts(ctx context.Context, alerts []*weft.Alert) ([]weft.S
 		return nil, fmt.Errorf("sqlite: store alerts: begin: %w", err)
 	}
 	defer tx.Rollback()
+	if s.corr != nil {
+		// The transaction holds the write lock, so no other process can
+		// commit from here on; if one did since our last batch, the
+		// Correlator is behind the file and is rebuilt first.
+		var dv int64
+		if err := tx.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&dv); err != nil {
+			return nil, fmt.Errorf("sqlite: store alerts: read data version: %w", err)
+		}
+		if dv != s.dataVersion {
+			if err := s.rebuild(ctx); err != nil {
+				return nil, err
+			}
+			s.dataVersion = dv
+		}
+	}
 	w := &batchWriter{
 		stmts:   s.bind(ctx, tx),
 		now:     s.now().UTC().UnixNano(),

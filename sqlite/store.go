@@ -116,6 +116,11 @@ type Store struct {
 	corr      weft.Correlator
 	describe  func([]*weft.Alert) (string, *int, []weft.PriorityFactor)
 	corrStale bool
+	// dataVersion is the writer connection's PRAGMA data_version when corr
+	// was last in step with the file. It changes when another connection —
+	// another process, such as "weft ingest --data" beside "weft serve" —
+	// commits, and then corr is rebuilt before the next batch.
+	dataVersion int64
 
 	ckpt *checkpointer
 
@@ -251,6 +256,11 @@ func (s *Store) open(ctx context.Context) error {
 		return fmt.Errorf("sqlite: open readers: %w", err)
 	}
 	if s.corr != nil {
+		// Read the version first: a commit by another process during the
+		// rebuild then makes the first batch rebuild again.
+		if err := s.write.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&s.dataVersion); err != nil {
+			return fmt.Errorf("sqlite: read data version: %w", err)
+		}
 		if err := s.rebuild(ctx); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/weftxdr/weft"
 	"github.com/weftxdr/weft/correlate"
@@ -280,4 +281,38 @@ func TestStoreCorrelationDescribe(t *testing.T) {
 			t.Errorf("got Describe calls %v, want one with both alerts", calls)
 		}
 	})
+}
+
+// TestTwoWritersOneFile runs two stores on one file, as "weft serve" and
+// "weft ingest --data" would: a merge made by one must be seen by the other's
+// engine, so that it never puts an alert into a redirected incident.
+func TestTwoWritersOneFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "weft.db")
+	a := mustOpen(t, path, sqlite.Options{Correlator: newEngine(t)})
+	b := mustOpen(t, path, sqlite.Options{Correlator: newEngine(t)})
+	base := storetest.Base
+	mk := func(id string, at int, devices ...string) *weft.Alert {
+		al := &weft.Alert{Source: "edr", ProviderAlertID: id, Title: "Suspicious activity " + id, Severity: weft.SeverityHigh,
+			FirstActivityDateTime: base.Add(time.Duration(at) * time.Minute)}
+		for _, d := range devices {
+			al.Evidence = append(al.Evidence, weft.Evidence{EntityType: weft.EntityDevice, DeviceDNSName: d + ".contoso.com"})
+		}
+		if _, err := al.Normalize(base.Add(24 * time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		return al
+	}
+	r := mustStoreAlerts(t, a, mk("a0", 0, "dev-1"), mk("b0", 1, "dev-2"))
+	if r[0].IncidentID == r[1].IncidentID {
+		t.Fatal("two unrelated alerts share an incident")
+	}
+	m := mustStoreAlerts(t, b, mk("ab", 2, "dev-1", "dev-2"))
+	got := mustStoreAlerts(t, a, mk("b1", 3, "dev-2"))
+	inc, err := a.FindIncident(context.Background(), weft.DefaultTenantID, got[0].IncidentID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Status == weft.IncidentStatusRedirected || inc.ID != m[0].IncidentID {
+		t.Fatalf("the alert went to incident %d (%s); want the merged incident %d", inc.ID, inc.Status, m[0].IncidentID)
+	}
 }
