@@ -35,13 +35,13 @@ func parseListParams(q url.Values, expandable ...string) (listParams, error) {
 		case "$top":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > weft.MaxPageSize {
-				return p, weft.Errorf(weft.EINVALID, "$top must be an integer from 1 to %d, not %q", weft.MaxPageSize, v)
+				return p, weft.Errorf(weft.EINVALID, "$top must be an integer from 1 to %d, not %q", weft.MaxPageSize, truncateForMessage(v))
 			}
 			p.Top = n
 		case "$skip":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 || n > 1_000_000_000 {
-				return p, weft.Errorf(weft.EINVALID, "$skip must be a non-negative integer, not %q", v)
+				return p, weft.Errorf(weft.EINVALID, "$skip must be a non-negative integer, not %q", truncateForMessage(v))
 			}
 			p.Skip = n
 		case "$count":
@@ -50,7 +50,7 @@ func parseListParams(q url.Values, expandable ...string) (listParams, error) {
 				p.Count = true
 			case "false":
 			default:
-				return p, weft.Errorf(weft.EINVALID, "$count must be true or false, not %q", v)
+				return p, weft.Errorf(weft.EINVALID, "$count must be true or false, not %q", truncateForMessage(v))
 			}
 		case "$expand":
 			for _, e := range strings.Split(v, ",") {
@@ -63,12 +63,12 @@ func parseListParams(q url.Values, expandable ...string) (listParams, error) {
 					if len(expandable) == 0 {
 						return p, weft.Errorf(weft.EINVALID, "$expand is not supported on this endpoint")
 					}
-					return p, weft.Errorf(weft.EINVALID, "$expand=%s is not supported; allowed: %s", e, strings.Join(expandable, ", "))
+					return p, weft.Errorf(weft.EINVALID, "$expand=%s is not supported; allowed: %s", truncateForMessage(e), strings.Join(expandable, ", "))
 				}
 				p.Expand = append(p.Expand, e)
 			}
 		default:
-			return p, weft.Errorf(weft.EUNSUPPORTED, "query option %s is not supported on this endpoint (supported: $top, $skip, $count%s)", k, expandHint(expandable))
+			return p, weft.Errorf(weft.EUNSUPPORTED, "query option %s is not supported on this endpoint (supported: $top, $skip, $count%s)", truncateForMessage(k), expandHint(expandable))
 		}
 	}
 	return p, nil

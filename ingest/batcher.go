@@ -77,7 +77,7 @@ func NewBatcher(store weft.AlertStore, opts BatcherOptions) *Batcher {
 // the store never depends on a client staying connected.
 func (b *Batcher) Submit(ctx context.Context, alerts []*weft.Alert) ([]weft.StoreResult, error) {
 	if len(alerts) == 0 {
-		return nil, nil
+		return []weft.StoreResult{}, nil
 	}
 	r := &batchRequest{ctx: ctx, alerts: alerts, done: make(chan struct{})}
 	b.mu.RLock()

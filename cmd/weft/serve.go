@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 	"time"
 )
 
@@ -26,9 +25,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logLevel := fs.String("log-level", envOr("WEFT_LOG_LEVEL", "info"), "log `level`: debug, info, warn, error (WEFT_LOG_LEVEL)")
 	logFormat := fs.String("log-format", envOr("WEFT_LOG_FORMAT", "text"), "log `format`: text or json (WEFT_LOG_FORMAT)")
 	sync := fs.String("sync", envOr("WEFT_SYNC", "full"), "SQLite synchronous `mode`: full (durable against power loss) or normal (durable against process crashes) (WEFT_SYNC)")
-	maxBody := fs.Int64("max-body", envInt64("WEFT_MAX_BODY", 32<<20), "largest ingest request body in `bytes` (WEFT_MAX_BODY)")
-	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on shutdown")
+	maxBody := fs.Int64("max-body", 32<<20, "largest ingest request body in `bytes` (WEFT_MAX_BODY)")
+	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on shutdown (WEFT_SHUTDOWN_TIMEOUT)")
 	policyFile := fs.String("policy", envOr("WEFT_POLICY", ""), "correlation policy `file` (JSON, see weft replay --print-policy; default: the built-in defaults) (WEFT_POLICY)")
+	// Numeric and duration settings from the environment are parsed like
+	// flags, so that a malformed value is an error, never silently ignored.
+	for flagName, env := range map[string]string{"max-body": "WEFT_MAX_BODY", "shutdown-timeout": "WEFT_SHUTDOWN_TIMEOUT"} {
+		if v := envOr(env, ""); v != "" {
+			if err := fs.Set(flagName, v); err != nil {
+				return fmt.Errorf("%s=%q: %v", env, v, err)
+			}
+		}
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,13 +70,4 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger.Info("stopped")
 	return nil
-}
-
-func envInt64(key string, def int64) int64 {
-	if v := envOr(key, ""); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return n
-		}
-	}
-	return def
 }
