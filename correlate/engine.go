@@ -571,16 +571,10 @@ func known(c weft.Classification) bool { return c != "" && c != weft.Classificat
 func (t *tenantState) merge(a, b int64) (kept, gone int64) {
 	kept, gone = min(a, b), max(a, b)
 	k, g := t.incidents[kept], t.incidents[gone]
+	// Only the size moves: the kept incident keeps its own assignee,
+	// classification and determination, as the store does (a merge happens
+	// only when they agree or one side has none).
 	k.size += g.size
-	if k.assignedTo == "" {
-		k.assignedTo = g.assignedTo
-	}
-	if !known(k.classification) {
-		k.classification = g.classification
-	}
-	if k.determination == weft.DeterminationUnknown || k.determination == "" {
-		k.determination = g.determination
-	}
 	for x := range g.apart {
 		if k.apart == nil {
 			k.apart = map[int64]bool{}

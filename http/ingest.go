@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/weftxdr/weft"
@@ -102,9 +103,22 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		a := rec.Alert
-		if tenant != weft.DefaultTenantID && a.TenantID == weft.DefaultTenantID {
-			a.TenantID = tenant
-			a.ID = weft.AlertID(a.TenantID, a.Source, a.ProviderAlertID)
+		if tenant != weft.DefaultTenantID {
+			switch a.TenantID {
+			case weft.DefaultTenantID:
+				a.TenantID = tenant
+				a.ID = weft.AlertID(a.TenantID, a.Source, a.ProviderAlertID)
+			case tenant:
+			default:
+				// A request acts for one tenant: a record naming another is
+				// refused, never stored there.
+				res.Status = "rejected"
+				res.Error = &recordError{Field: "tenantId", Message: "names tenant " + strconv.Quote(a.TenantID) + " but the request is for tenant " + strconv.Quote(tenant) + " (" + TenantHeader + ")"}
+				res.Warnings = nil
+				resp.Rejected++
+				s.metrics.reject(a.Source, "tenantId")
+				continue
+			}
 		}
 		alerts = append(alerts, a)
 	}

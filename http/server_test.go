@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -415,5 +416,29 @@ func TestResponsesEscapeHTML(t *testing.T) {
 	}
 	if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
 		t.Fatalf("X-Content-Type-Options %q, want nosniff", got)
+	}
+}
+
+func TestIngestTenantHeader(t *testing.T) {
+	s := newTestServer(t, wefthttp.Options{})
+	body := nativeAlert("t1") + "\n" + fmt.Sprintf(`{"tenantId":"other","source":"edr","providerAlertId":"t2","title":"x","firstActivityDateTime":%q}`, recent) + "\n"
+	req, _ := http.NewRequest("POST", s.URL+"/api/v1/alerts", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	req.Header.Set(wefthttp.TenantHeader, "acme")
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ans ingestAnswer
+	if err := json.UnmarshalRead(resp.Body, &ans); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ans.Stored != 1 || ans.Rejected != 1 || ans.Results[1].Error == nil || ans.Results[1].Error.Field != "tenantId" {
+		t.Fatalf("got %+v; want the first stored in acme and the second (tenant other) rejected", ans)
+	}
+	a, err := s.store.FindAlert(context.Background(), "acme", ans.Results[0].ID)
+	if err != nil || a.TenantID != "acme" {
+		t.Fatalf("alert in acme: %v, %v", a, err)
 	}
 }
