@@ -47,6 +47,12 @@ func (s *Server) handleListIncidents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// Expanded incidents carry up to the size cap of alerts each: keep one
+	// page's answer bounded.
+	if p.expands("alerts") && p.Top > maxExpandedIncidents {
+		s.writeError(w, r, weft.Errorf(weft.EINVALID, "with $expand=alerts, $top must be at most %d", maxExpandedIncidents))
+		return
+	}
 	page, err := s.store.ListIncidents(r.Context(), weft.IncidentQuery{
 		TenantID: tenantOf(r), Top: p.Top, Skip: p.Skip, Count: p.Count, ExpandAlerts: p.expands("alerts"),
 	})
@@ -112,6 +118,10 @@ func (s *Server) handleListTenants(w http.ResponseWriter, r *http.Request) {
 	}
 	s.writeJSON(w, http.StatusOK, listResponse[*weft.Tenant]{Value: ts})
 }
+
+// maxExpandedIncidents bounds $top when incidents are listed with their
+// alerts.
+const maxExpandedIncidents = 50
 
 func parseIncidentID(s string) (int64, error) {
 	id, err := strconv.ParseInt(s, 10, 64)
