@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/weftxdr/weft"
-	"github.com/weftxdr/weft/correlate"
 	"github.com/weftxdr/weft/eval"
 	"github.com/weftxdr/weft/ingest"
 )
@@ -109,25 +108,16 @@ func readAlertsFile(path string) ([]*weft.Alert, error) {
 	return alerts, nil
 }
 
-// storedPartition reads every alert of the default tenant in a data directory
-// and labels it with its incident.
+// storedPartition labels every alert of the default tenant in a data
+// directory with its incident.
 func storedPartition(ctx context.Context, dir string) (eval.Partition, error) {
-	store, err := openStore(dir, "full", correlate.DefaultConfig())
+	alerts, err := storedAlerts(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
-	defer store.Close()
-	p := eval.Partition{}
-	for skip := 0; ; skip += weft.MaxPageSize {
-		page, err := store.ListAlerts(ctx, weft.AlertQuery{TenantID: weft.DefaultTenantID, Top: weft.MaxPageSize, Skip: skip})
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range page.Alerts {
-			p[eval.AlertKey(a)] = fmt.Sprint(a.IncidentID)
-		}
-		if !page.More {
-			return p, nil
-		}
+	p := make(eval.Partition, len(alerts))
+	for _, a := range alerts {
+		p[eval.AlertKey(a)] = fmt.Sprint(a.IncidentID)
 	}
+	return p, nil
 }

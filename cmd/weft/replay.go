@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 
 	"github.com/weftxdr/weft"
 	"github.com/weftxdr/weft/correlate"
 	"github.com/weftxdr/weft/eval"
+	"github.com/weftxdr/weft/sqlite"
 )
 
 const replayHelp = `
@@ -180,8 +182,10 @@ func changedAlerts(a, b eval.Partition) int {
 }
 
 // storedAlerts reads every alert of the default tenant in a data directory.
+// It only reads, so it opens the store without the correlation engine,
+// whose rebuild at open would be wasted work.
 func storedAlerts(ctx context.Context, dir string) ([]*weft.Alert, error) {
-	store, err := openStore(dir, "full", correlate.DefaultConfig())
+	store, err := sqlite.Open(filepath.Join(dir, dbFile), sqlite.Options{})
 	if err != nil {
 		return nil, err
 	}
