@@ -18,14 +18,7 @@ func (s *Server) handleListAlerts(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	resp := listResponse[*weft.Alert]{Value: page.Alerts}
-	if p.Count {
-		resp.Count = &page.Count
-	}
-	if page.More {
-		resp.NextLink = nextLink(r, p)
-	}
-	s.writeJSON(w, http.StatusOK, resp)
+	writeList(s, w, r, p, page.Alerts, page.Count, page.More)
 }
 
 func (s *Server) handleGetAlert(w http.ResponseWriter, r *http.Request) {
@@ -60,14 +53,7 @@ func (s *Server) handleListIncidents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	resp := listResponse[*weft.Incident]{Value: page.Incidents}
-	if p.Count {
-		resp.Count = &page.Count
-	}
-	if page.More {
-		resp.NextLink = nextLink(r, p)
-	}
-	s.writeJSON(w, http.StatusOK, resp)
+	writeList(s, w, r, p, page.Incidents, page.Count, page.More)
 }
 
 func (s *Server) handleGetIncident(w http.ResponseWriter, r *http.Request) {
@@ -136,4 +122,17 @@ func truncateForMessage(s string) string {
 		return s[:64] + "…"
 	}
 	return s
+}
+
+// writeList sends one page of a list in the OData collection shape, with
+// @odata.count when asked for and @odata.nextLink when there is more.
+func writeList[T any](s *Server, w http.ResponseWriter, r *http.Request, p listParams, items []T, count int64, more bool) {
+	resp := listResponse[T]{Value: items}
+	if p.Count {
+		resp.Count = &count
+	}
+	if more {
+		resp.NextLink = nextLink(r, p)
+	}
+	s.writeJSON(w, http.StatusOK, resp)
 }
