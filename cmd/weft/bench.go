@@ -152,24 +152,27 @@ func benchInput(seed int64, n, batch int) ([][]byte, int, error) {
 		opts.Attacks *= k
 		opts.NoiseAlerts *= k
 	}
+	// Keep the first n alerts (the generator writes one per line) and cut
+	// them as weft ingest does.
+	data := buf.Bytes()
+	end := 0
+	for range n {
+		nl := bytes.IndexByte(data[end:], '\n')
+		if nl < 0 {
+			end = len(data)
+			break
+		}
+		end += nl + 1
+	}
 	var batches [][]byte
 	total := 0
-	data := buf.Bytes()
-	for i := 0; i < n; i += batch {
-		end := 0
-		lines := 0
-		for lines < batch && i+lines < n {
-			nl := bytes.IndexByte(data[end:], '\n')
-			if nl < 0 {
-				end = len(data)
-				break
-			}
-			end += nl + 1
-			lines++
-		}
-		batches = append(batches, data[:end:end])
-		total += end
-		data = data[end:]
+	err := forEachChunk(data[:end], batch, func(chunk []byte, _ bool, _ int) error {
+		batches = append(batches, bytes.Clone(chunk)) // forEachChunk reuses its buffer
+		total += len(chunk)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
 	}
 	return batches, total, nil
 }
