@@ -136,10 +136,15 @@ func (e *Evidence) Identifiers() []Identifier {
 			add(IDProcess, v)
 		}
 	case EntityRegistryKey:
-		add(IDRegistryKey, strings.ToLower(joinReg(e.RegistryHive, e.RegistryKey)))
+		// A registry key lives on one machine: the same path on two
+		// machines is two keys (every Windows machine has a Run key), so
+		// the device, when the evidence names it, is part of the identity.
+		if k := joinReg(e.RegistryHive, e.RegistryKey); k != "" {
+			add(IDRegistryKey, onDevice(e.MdeDeviceID, k))
+		}
 	case EntityRegistryValue:
 		if e.RegistryKey != "" {
-			add(IDRegistryValue, strings.ToLower(joinReg(e.RegistryHive, e.RegistryKey))+"|"+strings.ToLower(e.RegistryValueName))
+			add(IDRegistryValue, onDevice(e.MdeDeviceID, joinReg(e.RegistryHive, e.RegistryKey)+"|"+e.RegistryValueName))
 		}
 	case EntityCloudApplication, EntityOAuthApplication:
 		add(IDApp, strings.ToLower(strings.TrimSpace(e.AppID)))
@@ -149,6 +154,16 @@ func (e *Evidence) Identifiers() []Identifier {
 		add(IDCloudResource, strings.ToLower(strings.TrimSpace(e.ResourceID)))
 	}
 	return ids
+}
+
+// onDevice scopes a machine-local name (a registry path) to its device:
+// "mdeDeviceId|name", lower case; without a device id, just the name.
+func onDevice(mdeDeviceID, name string) string {
+	name = strings.ToLower(name)
+	if d := strings.ToLower(strings.TrimSpace(mdeDeviceID)); d != "" {
+		return d + "|" + name
+	}
+	return name
 }
 
 func addAccount(add func(IdentifierKind, string), a *UserAccount) {

@@ -71,6 +71,10 @@ func TestIdentifiers(t *testing.T) {
 		{"FileHashesPreferSha256", weft.Evidence{EntityType: weft.EntityFile, FileDetails: &weft.FileDetails{Sha1: strings.Repeat("A", 40), Sha256: strings.Repeat("b", 64)}},
 			"file.sha256:" + strings.Repeat("b", 64) + " file.sha1:" + strings.Repeat("a", 40)},
 		{"FileZeroHashIsAbsent", weft.Evidence{EntityType: weft.EntityFile, FileDetails: &weft.FileDetails{Md5: strings.Repeat("0", 32)}}, ""},
+		{"RegistryValueOnItsDevice", weft.Evidence{EntityType: weft.EntityRegistryValue, RegistryHive: "HKEY_CURRENT_USER", RegistryKey: `Software\Microsoft\Windows\CurrentVersion\Run`, RegistryValueName: "Updater", MdeDeviceID: "ABC123"},
+			`registryValue:abc123|hkey_current_user\software\microsoft\windows\currentversion\run|updater`},
+		{"RegistryKeyWithoutDevice", weft.Evidence{EntityType: weft.EntityRegistryKey, RegistryHive: "HKEY_LOCAL_MACHINE", RegistryKey: `SYSTEM\Setup`},
+			`registryKey:hkey_local_machine\system\setup`},
 		{"MessageIDs", weft.Evidence{EntityType: weft.EntityEmailMessage, NetworkMessageID: "{ABC-1}", InternetMessageID: "<x@y>"}, "message.networkId:abc-1 message.internetId:<x@y>"},
 	}
 	for _, c := range cases {

@@ -28,22 +28,74 @@ import (
 // The engine does no I/O and reads no clock: time is the alerts' event time.
 // It is not safe for concurrent use; the ingest writer owns it.
 type Engine struct {
-	cfg     Config
-	ids     *Identities
-	tenants map[string]*tenantState
+	def      *policy            // the policy of tenants without one of their own
+	policies map[string]*policy // tenants' own policies (SetPolicy)
+	ids      *Identities
+	tenants  map[string]*tenantState
+}
+
+// policy is a validated Config with its exclusions compiled.
+type policy struct {
+	cfg Config
+	xs  exclusions
+}
+
+func newPolicy(cfg Config) (*policy, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	xs, err := compileExclusions(cfg.Exclusions)
+	if err != nil {
+		return nil, err
+	}
+	return &policy{cfg: cfg, xs: xs}, nil
 }
 
 // New returns an engine with the policy cfg.
 func New(cfg Config) (*Engine, error) {
-	if err := cfg.Validate(); err != nil {
+	def, err := newPolicy(cfg)
+	if err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg}
+	e := &Engine{def: def, policies: map[string]*policy{}}
 	e.Reset()
 	return e, nil
 }
 
-// Reset forgets everything, before a rebuild from the store.
+// SetPolicy gives a tenant a policy of its own, or with nil the default
+// policy again. It applies from the tenant's next alert; links already made
+// stay. A policy with longer windows than the tenant had sees only what the
+// engine still remembers: rebuild the engine (Reset, then Restore from the
+// store over the new Window) to apply it to the past.
+func (e *Engine) SetPolicy(tenantID string, cfg *Config) error {
+	if cfg == nil {
+		delete(e.policies, tenantID)
+		if t := e.tenants[tenantID]; t != nil {
+			t.pol = e.def
+		}
+		return nil
+	}
+	p, err := newPolicy(*cfg)
+	if err != nil {
+		return err
+	}
+	e.policies[tenantID] = p
+	if t := e.tenants[tenantID]; t != nil {
+		t.pol = p
+	}
+	return nil
+}
+
+// Policy returns the policy the engine applies to a tenant.
+func (e *Engine) Policy(tenantID string) Config {
+	if p := e.policies[tenantID]; p != nil {
+		return p.cfg
+	}
+	return e.def.cfg
+}
+
+// Reset forgets everything it learnt from alerts, before a rebuild from the
+// store; policies stay.
 func (e *Engine) Reset() {
 	e.ids = NewIdentities()
 	e.ids.OnMerge = e.identityMerged
@@ -53,7 +105,13 @@ func (e *Engine) Reset() {
 // Window is how far back in event time, from the newest alert, stored alerts
 // must be restored (Restore) for the engine to decide as an uninterrupted
 // run would: the longest link window.
-func (e *Engine) Window() time.Duration { return e.cfg.maxWindow() }
+func (e *Engine) Window() time.Duration {
+	w := e.def.cfg.maxWindow()
+	for _, p := range e.policies {
+		w = max(w, p.cfg.maxWindow())
+	}
+	return w
+}
 
 // identityMerged moves what the engine remembers of identity from to the
 // identity it became part of, so that alerts seen under either name meet.
@@ -91,12 +149,15 @@ var _ weft.Correlator = (*Engine)(nil)
 
 // tenantState is one tenant's share of the engine.
 type tenantState struct {
+	pol       *policy
 	index     map[IdentityID]*entry
 	incidents map[int64]*incidentState
 	redirect  map[int64]int64 // merged incident → the one it went into
 	next      map[int64]int64 // full incident → its continuation
-	watermark int64           // the latest event time placed (unix ns)
-	placed    int             // alerts placed since the last prune
+	repeats   map[repeatKey]*repeatGroup
+	nextGroup int64 // the id of the newest repeat group
+	watermark int64 // the latest event time placed (unix ns)
+	placed    int   // alerts placed since the last prune
 }
 
 // entry is what the engine remembers of one identity: the alerts that
@@ -116,6 +177,8 @@ type sighting struct {
 	device      IdentityID // the alert's first device, for lateral movement
 	severity    int        // weft.Severity.Rank
 	detector    string
+	group       int64 // the alert's repeat group, 0 if none
+	routine     bool  // the alert's detector is routine for this principal: it links through it no more
 }
 
 // incidentState is what blockers need to know of an incident.
@@ -147,11 +210,17 @@ func (e *Engine) SetIncident(tenantID string, s IncidentState) {
 func (e *Engine) tenant(id string) *tenantState {
 	t := e.tenants[id]
 	if t == nil {
+		pol := e.policies[id]
+		if pol == nil {
+			pol = e.def
+		}
 		t = &tenantState{
+			pol:       pol,
 			index:     map[IdentityID]*entry{},
 			incidents: map[int64]*incidentState{},
 			redirect:  map[int64]int64{},
 			next:      map[int64]int64{},
+			repeats:   map[repeatKey]*repeatGroup{},
 		}
 		e.tenants[id] = t
 	}
@@ -176,6 +245,7 @@ type link struct {
 	before   bool // the other alert came first in event time
 	lateral  bool // the same user on another device
 	shared   int  // identities shared with the incident's alerts
+	repeat   bool // the same detector on the same host, within the repeat window
 }
 
 // Place puts a normalized alert into an incident and returns where and why;
@@ -183,12 +253,19 @@ type link struct {
 func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	t := e.tenant(a.TenantID)
 	first, last := a.FirstActivityDateTime.UnixNano(), a.LastActivityDateTime.UnixNano()
-	refs, principals, device := e.resolve(a)
+	refs, principals, device, account := e.resolve(t, a)
+	rk := repeatKey{detectorOf(a), cmp.Or(device, account)}
 
 	// Prevalence first, so that the decision sees this alert too.
 	t.seen(refs, principals, first)
 
-	sev, det := a.Severity.Rank(), detectorOf(a)
+	sev := a.Severity.Rank()
+	group := t.nextGroup + 1 // the repeat group a new one would get
+	g := t.repeatOf(rk, first, t.pol.cfg.RepeatWindow)
+	if g != nil {
+		group = g.id
+	}
+	routine := e.routine(t, refs, sev, rk.detector, group, first)
 	// First pass: which recent alerts share which linkable identities with
 	// this one, and how many.
 	type hit struct {
@@ -198,15 +275,15 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	}
 	var hits []hit
 	shared := map[string]int{}
-	for _, r := range refs {
+	for i, r := range refs {
 		en := t.index[r.id]
-		if !e.linkable(en, r, first, last) {
+		if routine&(1<<i) != 0 || !t.linkable(en, r, first, last) {
 			continue
 		}
-		w := e.cfg.window(r.strength).Nanoseconds()
+		w := t.pol.cfg.window(r.strength).Nanoseconds()
 		for _, s := range en.sightings {
 			gap := max(0, max(first, s.first)-min(last, s.last))
-			if gap > w {
+			if gap > w || s.routine {
 				continue
 			}
 			hits = append(hits, hit{r, s, gap})
@@ -217,25 +294,22 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	idsPerIncident := map[int64]map[IdentityID]bool{} // distinct identities shared with each incident
 	for _, h := range hits {
 		r, s, gap := h.r, h.s, h.gap
-		// Benign alerts (informational, low) link by co-location alone only
-		// as one detector's repeats within benignRepeat; a benign alert and
-		// a more severe one link when they share at least two identities
-		// (the same user on the same device, say). Otherwise benign noise on
-		// a busy server or account would chain one incident for days.
-		// A repeat is one detector firing again on the same host, or for
-		// alerts without a host (mail, identity, cloud) on the same
-		// account.
+		// Benign alerts (informational, low) never link by co-location
+		// alone (one detector's repeats on one host are a repeat group,
+		// below); a benign alert and a more severe one link when they
+		// share at least two identities (the same user on the same device,
+		// say) within BenignWindow. Otherwise benign noise on a busy server or account would
+		// chain one incident for days.
 		sdev := s.device
 		if sdev != 0 {
 			sdev = e.ids.Canonical(a.TenantID, sdev) // identities may have merged since
 		}
-		repeat := s.detector == det && gap <= benignRepeat.Nanoseconds() &&
-			(device != 0 && sdev == device || device == 0 && sdev == 0)
 		switch {
-		case repeat:
 		case benign(sev) && benign(s.severity):
 			continue
-		case (benign(sev) || benign(s.severity)) && shared[s.alertID] < 2:
+		case (benign(sev) || benign(s.severity)) && (shared[s.alertID] < 2 || gap > t.pol.cfg.BenignWindow.Nanoseconds()):
+			continue
+		case min(sev, s.severity) == weft.SeverityMedium.Rank() && gap > t.pol.cfg.MediumSeverityWindow.Nanoseconds():
 			continue
 		}
 		inc := t.resolve(s.incident)
@@ -253,6 +327,20 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	}
 	for inc, l := range links {
 		l.shared = len(idsPerIncident[inc])
+	}
+	// A repeat of one detector on one host joins its group's incident
+	// whatever the guards say (repeat.go).
+	if g != nil {
+		inc := t.resolve(g.incident)
+		gap := first - g.last
+		l := &link{incident: inc, other: g.alert, gap: time.Duration(max(gap, -gap)), before: g.last <= first, repeat: true, shared: 1}
+		if i := slices.IndexFunc(refs, func(r ref) bool { return r.id == rk.anchor }); i >= 0 {
+			l.ref = refs[i]
+		}
+		if old := links[inc]; old != nil {
+			l.shared = max(old.shared, 1)
+		}
+		links[inc] = l
 	}
 
 	p := Placement{AlertID: a.ID}
@@ -280,7 +368,7 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 		others := open[1:]
 		slices.SortFunc(others, func(x, y *link) int { return cmp.Compare(x.incident, y.incident) })
 		for _, l := range others {
-			if t.blocked(target, l.incident, e.cfg.MaxIncidentAlerts) {
+			if t.blocked(target, l.incident, t.pol.cfg.MaxIncidentAlerts) {
 				p.Related = append(p.Related, l.incident)
 				continue
 			}
@@ -294,7 +382,7 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 		}
 		// A full incident does not drop the alert: it goes to the newest
 		// continuation, or to a new one.
-		for t.incidents[p.IncidentID].size >= e.cfg.MaxIncidentAlerts {
+		for t.incidents[p.IncidentID].size >= t.pol.cfg.MaxIncidentAlerts {
 			if n, ok := t.next[p.IncidentID]; ok {
 				p.IncidentID = t.resolve(n)
 				continue
@@ -314,7 +402,8 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	if best != nil {
 		p.LinkedAlert, p.LinkedEntity = best.other, string(best.ref.typ)+":"+best.ref.name
 	}
-	e.record(t, a, refs, device, p.IncidentID)
+	group = t.recordRepeat(rk, a.ID, first, p.IncidentID, t.pol.cfg.RepeatWindow)
+	e.record(t, a, refs, device, p.IncidentID, group, routine)
 	return p
 }
 
@@ -325,13 +414,21 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 // restored with SetIncident.
 func (e *Engine) Restore(a *weft.Alert, incidentID int64) {
 	t := e.tenant(a.TenantID)
-	refs, principals, device := e.resolve(a)
-	t.seen(refs, principals, a.FirstActivityDateTime.UnixNano())
+	refs, principals, device, account := e.resolve(t, a)
+	first := a.FirstActivityDateTime.UnixNano()
+	t.seen(refs, principals, first)
 	id := t.resolve(incidentID)
 	if t.incidents[id] == nil {
 		t.create(id)
 	}
-	e.record(t, a, refs, device, id)
+	rk := repeatKey{detectorOf(a), cmp.Or(device, account)}
+	group := t.nextGroup + 1
+	if g := t.repeatOf(rk, first, t.pol.cfg.RepeatWindow); g != nil {
+		group = g.id
+	}
+	routine := e.routine(t, refs, a.Severity.Rank(), rk.detector, group, first)
+	group = t.recordRepeat(rk, a.ID, first, id, t.pol.cfg.RepeatWindow)
+	e.record(t, a, refs, device, id, group, routine)
 }
 
 // benign reports whether a severity rank is informational or low. Unknown
@@ -339,10 +436,6 @@ func (e *Engine) Restore(a *weft.Alert, incidentID int64) {
 func benign(rank int) bool {
 	return rank == weft.SeverityInformational.Rank() || rank == weft.SeverityLow.Rank()
 }
-
-// benignRepeat is how close in time two alerts of one detector must be for a
-// low-severity repeat to link.
-const benignRepeat = time.Hour
 
 func detectorOf(a *weft.Alert) string {
 	if a.DetectorID != "" {

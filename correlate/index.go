@@ -42,28 +42,28 @@ func (t *tenantState) seen(refs []ref, principals []IdentityID, at int64) {
 
 // record adds the alert to incident id and to the index of each of its
 // identities, and prunes the tenant's state now and then.
-func (e *Engine) record(t *tenantState, a *weft.Alert, refs []ref, device IdentityID, id int64) {
+func (e *Engine) record(t *tenantState, a *weft.Alert, refs []ref, device IdentityID, id, group int64, routine uint64) {
 	first, last := a.FirstActivityDateTime.UnixNano(), a.LastActivityDateTime.UnixNano()
 	t.incidents[id].size++
-	for _, r := range refs {
+	for i, r := range refs {
 		en := t.entry(r)
 		if len(en.sightings) >= maxSightings {
 			en.sightings = slices.Delete(en.sightings, 0, len(en.sightings)-maxSightings+1)
 		}
 		en.sightings = append(en.sightings, sighting{first: first, last: last, alertID: a.ID, incident: id, device: device,
-			severity: a.Severity.Rank(), detector: detectorOf(a)})
+			severity: a.Severity.Rank(), detector: detectorOf(a), group: group, routine: routine&(1<<i) != 0})
 	}
 	t.watermark = max(t.watermark, last)
 	if t.placed++; t.placed >= pruneEvery {
-		t.prune(t.watermark - e.cfg.maxWindow().Nanoseconds())
+		t.prune(t.watermark - t.pol.cfg.maxWindow().Nanoseconds())
 		t.placed = 0
 	}
 }
 
 // resolve returns the alert's linkable identities (one per identity, the
 // strongest evidence for it first), its principals (devices, users,
-// mailboxes) and its first device.
-func (e *Engine) resolve(a *weft.Alert) (refs []ref, principals []IdentityID, device IdentityID) {
+// mailboxes), its first device and its first account (user or mailbox).
+func (e *Engine) resolve(t *tenantState, a *weft.Alert) (refs []ref, principals []IdentityID, device, account IdentityID) {
 	for i := range a.Evidence {
 		ev := &a.Evidence[i]
 		s := StrengthOf(ev.EntityType)
@@ -81,9 +81,12 @@ func (e *Engine) resolve(a *weft.Alert) (refs []ref, principals []IdentityID, de
 			}
 			principals = append(principals, id)
 		case weft.EntityUser, weft.EntityMailbox:
+			if account == 0 {
+				account = id
+			}
 			principals = append(principals, id)
 		}
-		if j := slices.IndexFunc(refs, func(r ref) bool { return r.id == id }); j >= 0 {
+		if j := slices.IndexFunc(refs, func(r ref) bool { return r.id == id }); j >= 0 || t.pol.xs.excluded(ev) {
 			continue
 		}
 		r := ref{id: id, strength: s, typ: ev.EntityType, name: ev.Name()}
@@ -95,7 +98,7 @@ func (e *Engine) resolve(a *weft.Alert) (refs []ref, principals []IdentityID, de
 		refs = append(refs, r)
 	}
 	slices.Sort(principals)
-	return refs, slices.Compact(principals), device
+	return refs, slices.Compact(principals), device, account
 }
 
 // linkable applies the strength rules and the hub guard to one identity of
@@ -105,14 +108,14 @@ func (e *Engine) resolve(a *weft.Alert) (refs []ref, principals []IdentityID, de
 // activity, [first−window, first]: what a run in event-time order has seen
 // when the alert comes. A late alert is judged as it would have been on
 // time, so arrival order matters only at the edges (design §4.9).
-func (e *Engine) linkable(en *entry, r ref, first, last int64) bool {
+func (t *tenantState) linkable(en *entry, r ref, first, last int64) bool {
 	if r.strength == Weak && r.private {
 		return false
 	}
-	w := e.cfg.window(r.strength).Nanoseconds()
-	limit := e.cfg.HubThreshold
+	w := t.pol.cfg.window(r.strength).Nanoseconds()
+	limit := t.pol.cfg.HubThreshold
 	if r.strength == Weak {
-		limit = min(limit, e.cfg.WeakMaxPrincipals)
+		limit = min(limit, t.pol.cfg.WeakMaxPrincipals)
 	}
 	// Count only as far as the limit: a hub has many principals, and
 	// counting them all for every alert would cost more than the rest.
@@ -127,12 +130,50 @@ func (e *Engine) linkable(en *entry, r ref, first, last int64) bool {
 	alerts := 0
 	for i := len(en.sightings) - 1; i >= 0; i-- {
 		if s := en.sightings[i]; s.last >= first-w && s.first <= first {
-			if alerts++; alerts > e.cfg.NoisyThreshold {
+			if alerts++; alerts > t.pol.cfg.NoisyThreshold {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// routine returns, as a bit per ref (the first 64), the principals (device,
+// user, mailbox) for which the alert's detector is routine: below high
+// severity, the same detector already fired with that principal in another
+// repeat group within the principal's window before the alert. An admin's
+// daily scripts on the servers they look after, a user who often mistypes a
+// password: the detector's firing says little about an attack there, so the
+// alert neither links through that principal nor lets later alerts link to
+// it through it. Indicators (files, addresses, URLs) are never routine: one
+// detector firing on one indicator across principals is a campaign.
+func (e *Engine) routine(t *tenantState, refs []ref, sev int, detector string, group, first int64) uint64 {
+	if sev >= weft.SeverityHigh.Rank() || t.pol.cfg.RepeatWindow <= 0 {
+		return 0 // without repeat groups there are no other bursts to tell routine by
+	}
+	var bits uint64
+	for i, r := range refs {
+		if i >= 64 || !r.principal() {
+			continue
+		}
+		en := t.index[r.id]
+		if en == nil {
+			continue
+		}
+		lo := first - t.pol.cfg.window(r.strength).Nanoseconds()
+		for _, s := range en.sightings {
+			if s.group != group && s.detector == detector && s.first >= lo && s.first <= first {
+				bits |= 1 << i
+				break
+			}
+		}
+	}
+	return bits
+}
+
+// principal reports whether r is a device, user or mailbox.
+func (r ref) principal() bool {
+	return r.typ == weft.EntityDevice || r.typ == weft.EntityUser || r.typ == weft.EntityMailbox
 }
 
 func (t *tenantState) entry(r ref) *entry {
@@ -165,6 +206,13 @@ func (t *tenantState) prune(cutoff int64) {
 		for _, s := range en.sightings {
 			live[s.incident] = true
 		}
+	}
+	for k, g := range t.repeats {
+		if g.last < cutoff {
+			delete(t.repeats, k)
+			continue
+		}
+		live[g.incident] = true
 	}
 	roots := map[int64]bool{}
 	for id := range live {

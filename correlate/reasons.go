@@ -39,6 +39,9 @@ func reasons(l *link, a *weft.Alert) ([]string, string) {
 		}
 		when = fmt.Sprintf("%s %s", roundGap(l.gap), dir)
 	}
+	if l.repeat && l.ref.name != "" {
+		return rs, fmt.Sprintf("repeats the detection of alert %s on %s %s, %s", l.other, typeWord(l.ref.typ), l.ref.name, when)
+	}
 	return rs, fmt.Sprintf("shares %s %s with alert %s, %s", typeWord(l.ref.typ), l.ref.name, l.other, when)
 }
 

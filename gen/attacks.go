@@ -318,8 +318,7 @@ func planRansomware(p *planner) {
 		p.add(0, dMalwareAV, v, d0)
 		p.add(p.between(time.Minute, 10*time.Minute), dOfficeChild, v, d0)
 	} else {
-		d0, actor = o.webServer, -1
-		p.uses.devices[d0]++
+		d0, actor = p.leastUsed(o.webServers, p.uses.devices), -1
 		p.add(0, dWebShell, -1, d0)
 	}
 	a.devices = []int32{d0}
@@ -366,7 +365,7 @@ func planSlow(p *planner) {
 	v := p.person()
 	a.victims = []int32{v}
 	d1 := o.users[v].device
-	svc := o.svcSQL
+	svc := p.leastUsed(o.sqlServices, p.uses.users)
 	srv := p.server()
 	a.devices = []int32{d1, srv}
 	a.account = svc

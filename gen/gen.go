@@ -15,7 +15,8 @@
 //
 // Each tenant is an organization with a domain (contoso.com, NetBIOS name
 // CONTOSO), people with a mailbox and a workstation (WS-0042), IT admin
-// accounts (adm-jdoe), service accounts (svc-backup, svc-sql, svc-scan),
+// accounts (adm-jdoe), service accounts (svc-backup, svc-scan, and SQL
+// Server's svc-sql, svc-sql2 … one per 1,500 machines),
 // member servers (SRV-FS01, SRV-SQL01, SRV-WEB01, …) and two domain
 // controllers (DC01, DC02).
 //
@@ -53,7 +54,7 @@
 //   - spray-bec: password spray over 8–25 users → a risky sign-in of one of
 //     them → inbox rule and/or forwarding → phishing sent from the mailbox to
 //     colleagues (4–9 alerts).
-//   - ransomware: a loader on a workstation or a web shell on the web server →
+//   - ransomware: a loader on a workstation or a web shell on a web server →
 //     discovery → Mimikatz → sometimes DCSync → the same ransomware binary on
 //     3–8 servers within an hour, moved there with svc-backup or an admin
 //     account (11–23 alerts, a few hours).

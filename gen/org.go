@@ -74,13 +74,14 @@ type org struct {
 	admins  []int32
 	// Service accounts. svcBackup is a hub: it logs on to every server nightly.
 	svcBackup, svcSQL, svcScan int32
+	sqlServices                []int32 // svc-sql, svc-sql2 …: what Kerberoasting targets
 
 	devices      []device
 	workstations []int32
 	servers      []int32 // member servers, not DCs
 	dcs          []int32
-	scanner      int32 // the vulnerability scanner SRV-SCAN01: a hub of benign recon alerts
-	webServer    int32 // the internet-facing server SRV-WEB01
+	scanner      int32   // the vulnerability scanner SRV-SCAN01: a hub of benign recon alerts
+	webServers   []int32 // the internet-facing servers SRV-WEB01, SRV-WEB02 …
 
 	natIP string // office egress address: every office sign-in comes from it
 }
@@ -175,6 +176,10 @@ func newOrg(r *rand.Rand, index int, tenant string, nUsers, nDevices int, start 
 	}
 	o.svcBackup = svc("svc-backup", "Backup Service")
 	o.svcSQL = svc("svc-sql", "SQL Server Service")
+	o.sqlServices = []int32{o.svcSQL}
+	for i := 2; i <= max(1, nDevices/1500); i++ { // a SQL service account per few dozen servers
+		o.sqlServices = append(o.sqlServices, svc(fmt.Sprintf("svc-sql%d", i), fmt.Sprintf("SQL Server Service %d", i)))
+	}
 	o.svcScan = svc("svc-scan", "Vulnerability Scanner")
 
 	nServers := max(4, nDevices/60)
@@ -203,8 +208,8 @@ func newOrg(r *rand.Rand, index int, tenant string, nUsers, nDevices int, start 
 		switch {
 		case role == "SCAN" && roleCount[role] == 1:
 			o.scanner = id
-		case role == "WEB" && roleCount[role] == 1:
-			o.webServer = id
+		case role == "WEB":
+			o.webServers = append(o.webServers, id)
 		}
 	}
 	for i := 1; i <= nWorkstations; i++ {

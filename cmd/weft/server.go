@@ -79,7 +79,7 @@ func startServer(cfg serverConfig) (*runningServer, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	start := time.Now()
-	if cfg.Policy == (correlate.Config{}) {
+	if cfg.Policy.StrongWindow == 0 { // the zero Config: no policy given
 		cfg.Policy = correlate.DefaultConfig()
 	}
 	store, err := openStore(cfg.DataDir, cfg.Synchronous, cfg.Policy)

@@ -1,0 +1,176 @@
+package correlate
+
+// Exclusions: entities that never link (design §4.3), configured per policy.
+//
+// An exclusion is written "type:pattern". The type is an evidence entity type
+// (device, user, mailbox, file, process, ip, url, domain, cloudApplication,
+// oauthApplication, registryKey, registryValue, securityGroup,
+// cloudResource, emailMessage); "user" also covers mailboxes. The pattern is
+// matched, ignoring case, against the entity's readable name (a host name, a
+// UPN, a file name, an application's display name …) and against each of its
+// normalized identifiers (a file's hashes, a device's FQDN and host name, an
+// account's DOMAIN\sam and UPN, and for accounts also the bare name before
+// the "@" or after the "\"); "*" matches any run of characters and "?" any one. For ip,
+// the pattern may also be a CIDR prefix ("10.0.0.0/8"). Examples:
+//
+//	user:svc-*                  every service account
+//	device:dc0?.contoso.com     the domain controllers
+//	ip:198.51.100.0/24          the office NAT range
+//	file:rundll32.exe           a system binary, whatever its hash
+//
+// An excluded entity still resolves identities (its aliases are learnt) and
+// still counts as a principal for the hub guard; it just links nothing.
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/weftxdr/weft"
+)
+
+// DefaultExclusions are entities that are on every machine or in every
+// tenant, so that sharing one says nothing about two alerts: Windows and
+// Office binaries that attacks and administrators both run (their hashes are
+// the same everywhere), widely used public tools whose official builds every
+// intrusion downloads alike, and Microsoft 365's own cloud applications.
+// They are the default policy's Exclusions; a policy may drop or extend them.
+var DefaultExclusions = []string{
+	"file:cmd.exe", "file:powershell.exe", "file:pwsh.exe", "file:rundll32.exe", "file:regsvr32.exe",
+	"file:mshta.exe", "file:wscript.exe", "file:cscript.exe", "file:svchost.exe", "file:services.exe",
+	"file:lsass.exe", "file:explorer.exe", "file:conhost.exe", "file:wmic.exe", "file:wmiprvse.exe",
+	"file:schtasks.exe", "file:sc.exe", "file:net.exe", "file:net1.exe", "file:certutil.exe",
+	"file:bitsadmin.exe", "file:msiexec.exe", "file:reg.exe", "file:taskhostw.exe", "file:werfault.exe",
+	"file:winword.exe", "file:excel.exe", "file:powerpnt.exe", "file:outlook.exe",
+	"file:psexec.exe", "file:psexec64.exe", "file:psexesvc.exe", "file:procdump.exe", "file:procdump64.exe",
+	"file:rclone.exe", "file:7z.exe", "file:anydesk.exe",
+	"cloudApplication:Microsoft Exchange Online", "cloudApplication:Microsoft SharePoint Online",
+	"cloudApplication:Microsoft OneDrive for Business", "cloudApplication:Office 365",
+	"cloudApplication:Microsoft Teams", "cloudApplication:Microsoft Azure*", "cloudApplication:Microsoft 365*",
+}
+
+// exclusion is one parsed exclusion.
+type exclusion struct {
+	types   []weft.EntityType
+	pattern string       // lower case
+	prefix  netip.Prefix // for ip, when the pattern is a CIDR prefix
+}
+
+// linkTypes are the entity types an exclusion may name: those that link.
+var linkTypes = map[string][]weft.EntityType{
+	"device": {weft.EntityDevice}, "user": {weft.EntityUser, weft.EntityMailbox}, "mailbox": {weft.EntityMailbox},
+	"emailmessage": {weft.EntityEmailMessage}, "process": {weft.EntityProcess}, "file": {weft.EntityFile},
+	"ip": {weft.EntityIP}, "url": {weft.EntityURL}, "domain": {weft.EntityDomain},
+	"cloudapplication": {weft.EntityCloudApplication}, "oauthapplication": {weft.EntityOAuthApplication},
+	"registrykey": {weft.EntityRegistryKey}, "registryvalue": {weft.EntityRegistryValue},
+	"securitygroup": {weft.EntitySecurityGroup}, "cloudresource": {weft.EntityCloudResource},
+}
+
+// parseExclusion parses "type:pattern".
+func parseExclusion(s string) (exclusion, error) {
+	typ, pat, ok := strings.Cut(s, ":")
+	types := linkTypes[strings.ToLower(strings.TrimSpace(typ))]
+	pat = strings.ToLower(strings.TrimSpace(pat))
+	switch {
+	case !ok || types == nil:
+		return exclusion{}, weft.Errorf(weft.EINVALID, "exclusion %q: want type:pattern with a type such as user, device, file, ip, url, domain or cloudApplication", s)
+	case pat == "" || strings.Trim(pat, "*") == "":
+		return exclusion{}, weft.Errorf(weft.EINVALID, "exclusion %q: the pattern would exclude every %s", s, typ)
+	case len(pat) > 512:
+		return exclusion{}, weft.Errorf(weft.EINVALID, "exclusion %.40q…: the pattern is longer than 512 characters", s)
+	}
+	x := exclusion{types: types, pattern: pat}
+	if types[0] == weft.EntityIP && strings.Contains(pat, "/") {
+		p, err := netip.ParsePrefix(pat)
+		if err != nil {
+			return exclusion{}, weft.Errorf(weft.EINVALID, "exclusion %q: %q is not a CIDR prefix such as 10.0.0.0/8", s, pat)
+		}
+		x.prefix = p.Masked()
+	}
+	return x, nil
+}
+
+// exclusions is a policy's parsed exclusions, by entity type.
+type exclusions map[weft.EntityType][]exclusion
+
+func compileExclusions(list []string) (exclusions, error) {
+	xs := exclusions{}
+	for _, s := range list {
+		x, err := parseExclusion(s)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range x.types {
+			xs[t] = append(xs[t], x)
+		}
+	}
+	return xs, nil
+}
+
+// excluded reports whether the evidence matches one of the exclusions.
+func (xs exclusions) excluded(ev *weft.Evidence) bool {
+	list := xs[ev.EntityType]
+	if len(list) == 0 {
+		return false
+	}
+	name := strings.ToLower(ev.Name())
+	var ids []weft.Identifier
+	for _, x := range list {
+		if x.prefix.IsValid() {
+			if ip, err := netip.ParseAddr(weft.NormalizeIP(ev.IPAddress)); err == nil && x.prefix.Contains(ip.Unmap()) {
+				return true
+			}
+			continue
+		}
+		if glob(x.pattern, name) {
+			return true
+		}
+		if ids == nil {
+			ids = ev.Identifiers()
+		}
+		for _, id := range ids {
+			v := strings.ToLower(id.Value)
+			if glob(x.pattern, v) {
+				return true
+			}
+			if ev.EntityType == weft.EntityUser || ev.EntityType == weft.EntityMailbox {
+				// The bare account name: "svc-*" matches CONTOSO\svc-sql
+				// and svc-sql@contoso.com alike.
+				if _, sam, ok := strings.Cut(v, `\`); ok && glob(x.pattern, sam) {
+					return true
+				}
+				if local, _, ok := strings.Cut(v, "@"); ok && glob(x.pattern, local) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// glob reports whether s matches pattern, where "*" matches any run of
+// characters (including none) and "?" any one character. It runs in
+// O(len(pattern)·len(s)) at worst.
+func glob(pattern, s string) bool {
+	px, sx := 0, 0
+	star, mark := -1, 0
+	for sx < len(s) {
+		switch {
+		case px < len(pattern) && (pattern[px] == '?' || pattern[px] == s[sx]):
+			px++
+			sx++
+		case px < len(pattern) && pattern[px] == '*':
+			star, mark = px, sx
+			px++
+		case star >= 0:
+			px = star + 1
+			mark++
+			sx = mark
+		default:
+			return false
+		}
+	}
+	for px < len(pattern) && pattern[px] == '*' {
+		px++
+	}
+	return px == len(pattern)
+}
