@@ -2,6 +2,7 @@ package weft
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -106,6 +107,41 @@ type TenantStore interface {
 	FindTenant(ctx context.Context, id string) (*Tenant, error)
 	// ListTenants returns all tenants ordered by id.
 	ListTenants(ctx context.Context) ([]*Tenant, error)
+}
+
+// PolicyStore keeps tenants' correlation policies set through the API. A
+// policy is JSON in the form of a correlation policy file (docs/correlation.md
+// §7); settings it leaves out keep the default policy's values.
+type PolicyStore interface {
+	// TenantPolicy returns the policy the correlator applies to a tenant
+	// and where it comes from.
+	TenantPolicy(ctx context.Context, tenantID string) (*TenantPolicy, error)
+	// SetTenantPolicy validates a tenant's policy (EINVALID naming the
+	// setting), stores it and applies it from the tenant's next alert.
+	SetTenantPolicy(ctx context.Context, tenantID string, policy []byte) (*TenantPolicy, error)
+	// DeleteTenantPolicy drops the policy set through the API; the tenant
+	// goes back to its configuration file's policy, or the default.
+	DeleteTenantPolicy(ctx context.Context, tenantID string) (*TenantPolicy, error)
+}
+
+// PolicySource says where a tenant's correlation policy comes from.
+type PolicySource string
+
+// Policy sources.
+const (
+	PolicyDefault PolicySource = "default" // the server's default policy
+	PolicyFile    PolicySource = "file"    // the tenant's entry in the policy file
+	PolicyAPI     PolicySource = "api"     // set through the API
+)
+
+// TenantPolicy is the correlation policy applied to one tenant.
+type TenantPolicy struct {
+	TenantID string       `json:"tenantId"`
+	Source   PolicySource `json:"source"`
+	// UpdatedAt is when the policy was set through the API.
+	UpdatedAt *time.Time `json:"updatedDateTime,omitempty"`
+	// Policy is the complete effective policy, every setting spelt out.
+	Policy json.RawMessage `json:"policy"`
 }
 
 // Store is everything a weft store provides.

@@ -37,7 +37,13 @@ type policyFile struct {
 // durations and values out of range are refused with an EINVALID error that
 // names the setting.
 func ParseConfig(data []byte) (Config, error) {
-	cfg := DefaultConfig()
+	return parseOnto(DefaultConfig(), data)
+}
+
+// parseOnto reads a policy whose settings left out keep base's values.
+func parseOnto(base Config, data []byte) (Config, error) {
+	cfg := base
+	cfg.Exclusions = slices.Clone(base.Exclusions)
 	var f policyFile
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -95,3 +101,82 @@ func MarshalPolicy(cfg Config) []byte {
 	}
 	return b
 }
+
+// Policies is a configuration file's correlation policies: the default one
+// and tenants' own.
+type Policies struct {
+	Default Config
+	Tenants map[string]Config
+}
+
+// ParsePolicies reads a policy file. It is either one policy (ParseConfig),
+// which becomes the default, or
+//
+//	{"default": {"hubThreshold": 12},
+//	 "tenants": {"fabrikam": {"addExclusions": ["user:svc-*"]}}}
+//
+// where settings a tenant's policy leaves out keep the file's default policy
+// and settings the default leaves out keep DefaultConfig's. Errors name the
+// tenant and the setting.
+func ParsePolicies(data []byte) (Policies, error) {
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return Policies{}, weft.Errorf(weft.EINVALID, "correlation policy: %v", err)
+	}
+	_, hasDefault := probe["default"]
+	_, hasTenants := probe["tenants"]
+	if !hasDefault && !hasTenants {
+		cfg, err := ParseConfig(data)
+		return Policies{Default: cfg}, err
+	}
+	for k := range probe {
+		if k != "default" && k != "tenants" {
+			return Policies{}, weft.Errorf(weft.EINVALID, "correlation policy: unknown key %q beside \"default\" and \"tenants\"", k)
+		}
+	}
+	ps := Policies{Default: DefaultConfig()}
+	if raw, ok := probe["default"]; ok {
+		cfg, err := ParseConfig(raw)
+		if err != nil {
+			return Policies{}, weft.Errorf(weft.EINVALID, "default: %s", weft.ErrorMessage(err))
+		}
+		ps.Default = cfg
+	}
+	if raw, ok := probe["tenants"]; ok {
+		var tenants map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &tenants); err != nil {
+			return Policies{}, weft.Errorf(weft.EINVALID, "correlation policy: tenants: %v", err)
+		}
+		ps.Tenants = map[string]Config{}
+		for id, raw := range tenants {
+			if err := weft.ValidateTenantID(id); err != nil {
+				return Policies{}, weft.Errorf(weft.EINVALID, "tenants: %s", weft.ErrorMessage(err))
+			}
+			cfg, err := parseOnto(ps.Default, raw)
+			if err != nil {
+				return Policies{}, weft.Errorf(weft.EINVALID, "tenants: %s: %s", id, weft.ErrorMessage(err))
+			}
+			ps.Tenants[id] = cfg
+		}
+	}
+	return ps, nil
+}
+
+// ApplyPolicy sets a tenant's own policy from JSON in the form ParseConfig
+// reads, settings left out keeping the engine's default policy; nil returns
+// the tenant to the default policy. The store calls it for policies set
+// through the API.
+func (e *Engine) ApplyPolicy(tenantID string, policy []byte) error {
+	if policy == nil {
+		return e.SetPolicy(tenantID, nil)
+	}
+	cfg, err := parseOnto(e.def.cfg, policy)
+	if err != nil {
+		return err
+	}
+	return e.SetPolicy(tenantID, &cfg)
+}
+
+// PolicyJSON returns the policy the engine applies to a tenant, in the form
+// ParseConfig reads.
+func (e *Engine) PolicyJSON(tenantID string) []byte { return MarshalPolicy(e.Policy(tenantID)) }

@@ -58,3 +58,63 @@ func TestParseConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestParsePolicies(t *testing.T) {
+	t.Run("OK_OnePolicyIsTheDefault", func(t *testing.T) {
+		ps, err := ParsePolicies([]byte(`{"hubThreshold": 12}`))
+		if err != nil || ps.Default.HubThreshold != 12 || len(ps.Tenants) != 0 {
+			t.Fatalf("got %+v, %v", ps, err)
+		}
+	})
+	t.Run("OK_TenantsInheritTheFilesDefault", func(t *testing.T) {
+		ps, err := ParsePolicies([]byte(`{"default": {"hubThreshold": 12},
+			"tenants": {"fabrikam": {"strongWindow": "12h", "addExclusions": ["user:svc-*"]}}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fab := ps.Tenants["fabrikam"]
+		if ps.Default.HubThreshold != 12 || fab.HubThreshold != 12 || fab.StrongWindow != 12*time.Hour ||
+			len(fab.Exclusions) != len(DefaultExclusions)+1 || len(ps.Default.Exclusions) != len(DefaultExclusions) {
+			t.Fatalf("got %+v", ps)
+		}
+	})
+	for _, c := range []struct{ name, in, mention string }{
+		{"ErrTenantSetting", `{"tenants": {"fabrikam": {"hubThreshold": 0}}}`, "tenants: fabrikam: correlation policy: hubThreshold"},
+		{"ErrTenantID", `{"tenants": {"Bad Tenant!": {}}}`, "tenants:"},
+		{"ErrDefaultSetting", `{"default": {"weakWindow": "soon"}}`, "default: correlation policy: weakWindow"},
+		{"ErrUnknownTopLevel", `{"default": {}, "tennants": {}}`, "tennants"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ParsePolicies([]byte(c.in))
+			if weft.ErrorCode(err) != weft.EINVALID || !strings.Contains(weft.ErrorMessage(err), c.mention) {
+				t.Fatalf("got %v; want an invalid error mentioning %q", err, c.mention)
+			}
+		})
+	}
+}
+
+func TestApplyPolicy(t *testing.T) {
+	def := DefaultConfig()
+	def.HubThreshold = 20
+	e, err := New(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ApplyPolicy("fabrikam", []byte(`{"noisyThreshold": 30}`)); err != nil {
+		t.Fatal(err)
+	}
+	got := e.Policy("fabrikam")
+	if got.NoisyThreshold != 30 || got.HubThreshold != 20 {
+		t.Fatalf("settings left out must keep the engine's default policy: %+v", got)
+	}
+	back, err := ParseConfig(e.PolicyJSON("fabrikam"))
+	if err != nil || !reflect.DeepEqual(back, got) {
+		t.Fatalf("PolicyJSON does not round-trip: %+v, %v", back, err)
+	}
+	if err := e.ApplyPolicy("fabrikam", []byte(`{"noisyThreshold": -1}`)); weft.ErrorCode(err) != weft.EINVALID || e.Policy("fabrikam").NoisyThreshold != 30 {
+		t.Fatalf("an invalid policy: %v, and the policy is now %+v", err, e.Policy("fabrikam"))
+	}
+	if err := e.ApplyPolicy("fabrikam", nil); err != nil || e.Policy("fabrikam").NoisyThreshold != def.NoisyThreshold {
+		t.Fatalf("ApplyPolicy(nil) did not restore the default: %v", err)
+	}
+}

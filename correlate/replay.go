@@ -23,9 +23,19 @@ type ReplayResult struct {
 // following merges. It touches nothing but its own engine: it is how a policy
 // is tried on past alerts (weft replay) before it is used.
 func Replay(cfg Config, alerts []*weft.Alert) (ReplayResult, error) {
-	e, err := New(cfg)
+	return ReplayPolicies(Policies{Default: cfg}, alerts)
+}
+
+// ReplayPolicies is Replay with tenants' own policies beside the default.
+func ReplayPolicies(ps Policies, alerts []*weft.Alert) (ReplayResult, error) {
+	e, err := New(ps.Default)
 	if err != nil {
 		return ReplayResult{}, err
+	}
+	for id, cfg := range ps.Tenants {
+		if err := e.SetPolicy(id, &cfg); err != nil {
+			return ReplayResult{}, weft.Errorf(weft.EINVALID, "tenant %s: %s", id, weft.ErrorMessage(err))
+		}
 	}
 	ordered := slices.Clone(alerts)
 	slices.SortStableFunc(ordered, func(a, b *weft.Alert) int {

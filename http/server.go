@@ -105,6 +105,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/incidents/{id}", s.handleGetIncident)
 	s.mux.HandleFunc("GET /api/v1/incidents/{id}/activity", s.handleListActivity)
 	s.mux.HandleFunc("GET /api/v1/tenants", s.handleListTenants)
+	s.mux.HandleFunc("GET /api/v1/correlation/policy", s.handleGetPolicy)
+	s.mux.HandleFunc("PUT /api/v1/correlation/policy", s.handlePutPolicy)
+	s.mux.HandleFunc("DELETE /api/v1/correlation/policy", s.handleDeletePolicy)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, weft.Errorf(weft.ENOTFOUND, "no API route for %s %s", r.Method, r.URL.Path))
 	})

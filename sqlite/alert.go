@@ -91,6 +91,13 @@ func (s *Store) StoreAlerts(ctx context.Context, alerts []*weft.Alert) ([]weft.S
 		if err := validTenantID(a.TenantID); err != nil {
 			return nil, weft.Errorf(weft.EINVALID, "alert %d: %s", i, weft.ErrorMessage(err))
 		}
+		// Checked again by the encoders, but checking first refuses an
+		// invalid batch before the Correlator places any of it, which
+		// would leave the Correlator to be rebuilt (see place). It costs a
+		// hash of the id per alert.
+		if err := checkNormalized(a); err != nil {
+			return nil, weft.Errorf(weft.EINVALID, "alert %d: %s", i, err)
+		}
 	}
 	enc := encodeAlerts(alerts)
 	defer enc.wait()
@@ -132,11 +139,10 @@ func (s *Store) StoreAlerts(ctx context.Context, alerts []*weft.Alert) ([]weft.S
 		tx:      tx,
 	}
 	if s.corr != nil {
-		w.corr, w.describe = s.corr, s.describe
+		w.corr, w.describe, w.corrStale = s.corr, s.describe, &s.corrStale
 		w.changed, w.refresh, w.redirect = map[int64]string{}, map[int64]bool{}, map[int64]int64{}
-		// Until the commit succeeds the Correlator holds placements that
-		// may not be stored; a failure leaves it to be rebuilt.
-		s.corrStale = true
+		w.joined, w.full = map[int64][]joinedAlert{}, map[int64]bool{}
+		w.noIncremental, w.incremental = s.noIncremental, &s.incremental
 	}
 	w.entities.init(&s.entities)
 	st := w.stmts
@@ -202,14 +208,24 @@ type batchWriter struct {
 
 	// With a Correlator (see place): tx runs its rarer statements; changed
 	// holds the incidents whose alerts this batch changed (to their tenant),
-	// refresh those of them whose aggregates must be recomputed, and
-	// redirect the incidents the batch merged into another.
-	tx       *sql.Tx
-	corr     weft.Correlator
-	describe func([]*weft.Alert) (string, *int, []weft.PriorityFactor)
-	changed  map[int64]string
-	refresh  map[int64]bool
-	redirect map[int64]int64
+	// refresh those of them whose aggregates must be recomputed, joined the
+	// alerts that joined each of them, full those that cannot be updated
+	// from their joined alerts alone (a merge moved alerts in, or an alert
+	// was updated; see finishPlacements), and redirect the incidents the
+	// batch merged into another. corrStale is the Store's: place sets it
+	// before it consults the Correlator, and only a commit clears it.
+	// noIncremental and incremental are the Store's.
+	tx            *sql.Tx
+	corr          weft.Correlator
+	describe      func([]*weft.Alert) (string, *int, []weft.PriorityFactor)
+	corrStale     *bool
+	changed       map[int64]string
+	refresh       map[int64]bool
+	joined        map[int64][]joinedAlert
+	full          map[int64]bool
+	redirect      map[int64]int64
+	noIncremental bool
+	incremental   *int
 
 	// The rows this batch has yet to insert (see flush). The alert_entities
 	// rows wait in alertEntities until flush sorts them.
@@ -419,12 +435,12 @@ func (w *batchWriter) update(e *encodedAlert, old *storedAlert) error {
 		}
 	}
 	w.args = append(w.args[:0], e.cols...)
-	w.args = append(w.args, old.seq)
+	w.args = append(w.args, old.seq, a.TenantID)
 	if w.corr != nil {
 		// The placement's reasons stay with the alert.
 		var reasons sql.NullString
 		var correlation string
-		if err := w.stmts.alertCorrelation.QueryRowContext(bg, old.seq).Scan(&reasons, &correlation); err != nil {
+		if err := w.stmts.alertCorrelation.QueryRowContext(bg, old.seq, a.TenantID).Scan(&reasons, &correlation); err != nil {
 			return fmt.Errorf("read alert correlation: %w", err)
 		}
 		w.args[colReasons], w.args[colCorrelation] = nil, correlation
@@ -447,6 +463,9 @@ func (w *batchWriter) update(e *encodedAlert, old *storedAlert) error {
 		}
 		if w.corr != nil {
 			w.changed[old.incidentID] = a.TenantID
+			// The stored aggregates now count the alerts that joined
+			// the incident so far in this batch.
+			w.full[old.incidentID] = true
 		}
 		if err := w.activities.add(a.TenantID, old.incidentID, w.now, weft.ActorCorrelation, weft.ActivityAlertUpdated,
 			"Alert "+a.ID+" updated by its source: "+truncate(a.Title, 256), a.ID); err != nil {
@@ -463,7 +482,7 @@ func (w *batchWriter) update(e *encodedAlert, old *storedAlert) error {
 func (w *batchWriter) storedEntityIDs(tenant string, seq int64) ([]int64, error) {
 	var format int64
 	var evidence []byte
-	if err := w.stmts.alertEvidence.QueryRowContext(bg, seq).Scan(&format, &evidence); err != nil {
+	if err := w.stmts.alertEvidence.QueryRowContext(bg, seq, tenant).Scan(&format, &evidence); err != nil {
 		return nil, fmt.Errorf("read stored evidence: %w", err)
 	}
 	evidence, err := unpackBlob(format, evidence)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weftxdr/weft"
+	"github.com/weftxdr/weft/priority"
 	"github.com/weftxdr/weft/sqlite"
 	"github.com/weftxdr/weft/storetest"
 )
@@ -65,6 +66,17 @@ func BenchmarkStoreAlerts(b *testing.B) {
 	// their own.
 	b.Run("synchronous=full/correlate", func(b *testing.B) {
 		benchStoreAlerts(b, sqlite.Options{Correlator: newEngine(b)})
+	})
+	// With the engine and the priority package naming and scoring every
+	// incident a batch changed, as "weft serve" runs (its Describe reads
+	// the clock; this one is fixed).
+	b.Run("synchronous=full/correlate+describe", func(b *testing.B) {
+		now := storetest.Base.Add(24 * time.Hour)
+		describe := func(alerts []*weft.Alert) (string, *int, []weft.PriorityFactor) {
+			score, factors := priority.Score(priority.Input{Alerts: alerts, Now: now})
+			return priority.Name(alerts), &score, factors
+		}
+		benchStoreAlerts(b, sqlite.Options{Correlator: newEngine(b), Describe: describe})
 	})
 }
 

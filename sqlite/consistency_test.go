@@ -8,8 +8,21 @@ import (
 	"time"
 
 	"github.com/weftxdr/weft"
+	"github.com/weftxdr/weft/correlate"
 	"github.com/weftxdr/weft/storetest"
 )
+
+// cancelOnPlace is a Correlator that cancels a batch's context as it places
+// an alert.
+type cancelOnPlace struct {
+	*correlate.Engine
+	cancel func()
+}
+
+func (c cancelOnPlace) Place(a *weft.Alert, newIncidentID func() int64) weft.Placement {
+	c.cancel()
+	return c.Engine.Place(a, newIncidentID)
+}
 
 func openInternal(t *testing.T) *Store {
 	t.Helper()
@@ -161,18 +174,29 @@ func TestEntities(t *testing.T) {
 	})
 
 	t.Run("FailedBatchLeavesNoTrace", func(t *testing.T) {
-		s := openInternal(t)
-		// The invalid alert is encoded after the writer has written the
-		// others: their entities are written, then rolled back, and the
-		// entity cache must not remember them.
+		// The batch is cancelled once the writer has begun: the entities
+		// of the alerts before the writer notices are written, then
+		// rolled back, and the entity cache must not remember them. (An
+		// invalid alert would be refused before the writer begins.)
+		e, err := correlate.New(correlate.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		s, err := Open(filepath.Join(t.TempDir(), "weft.db"), Options{Correlator: cancelOnPlace{e, cancel}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
 		batch := make([]*weft.Alert, 100)
 		for i := range batch {
 			batch[i] = storetest.NewAlert(i)
 		}
-		batch[99].ID = ""
-		if _, err := s.StoreAlerts(ctx, batch); weft.ErrorCode(err) != weft.EINVALID {
-			t.Fatalf("got %v, want EINVALID", err)
+		if _, err := s.StoreAlerts(cctx, batch); err == nil {
+			t.Fatal("got no error, want the context's")
 		}
+		s.corr = e
 		if _, err := s.StoreAlerts(ctx, batch[:99]); err != nil {
 			t.Fatal(err)
 		}

@@ -33,6 +33,9 @@ func (w *batchWriter) place(e *encodedAlert, key string) error {
 	a := e.a
 	seq := w.nextSeq
 	w.nextSeq++
+	// From here until the commit the Correlator holds placements that may
+	// not be stored; a failure leaves it to be rebuilt.
+	*w.corrStale = true
 	p := w.corr.Place(a, w.allocIncident)
 	incident := p.IncidentID
 	first, last := nanos(a.FirstActivityDateTime), nanos(a.LastActivityDateTime)
@@ -59,6 +62,7 @@ func (w *batchWriter) place(e *encodedAlert, key string) error {
 			return err
 		}
 		w.refresh[incident] = true
+		w.joined[incident] = append(w.joined[incident], joinedAlert{e: e, seq: seq})
 	}
 	w.changed[incident] = a.TenantID
 
@@ -140,7 +144,8 @@ func (w *batchWriter) merge(tenant string, m, target int64, explanation string) 
 	w.redirect[m] = target
 	delete(w.changed, m)
 	delete(w.refresh, m)
-	w.changed[target], w.refresh[target] = tenant, true
+	delete(w.joined, m)
+	w.changed[target], w.refresh[target], w.full[target] = tenant, true, true
 	for _, old := range w.known {
 		if old.incidentID == m {
 			old.incidentID = target
@@ -163,6 +168,16 @@ func (w *batchWriter) relate(tenant string, incident, related int64, kind string
 // per batch, however many alerts joined), names and scores every incident
 // whose alerts changed (with Options.Describe), and makes the results name
 // the incidents the alerts are in after the batch's merges.
+//
+// The work per incident is meant to follow what the batch changed, not the
+// size of the incident, as large incidents gain alerts in batch after batch:
+//
+//   - with Options.Describe, which needs all the incident's alerts, they are
+//     read once, and the aggregates are computed from the same alerts
+//     (describeIncident);
+//   - without it, an incident that only gained alerts is updated from its
+//     stored row and the joined alerts (addJoined) when that gives what a
+//     full recomputation would, and recomputed (refreshIncident) otherwise.
 func (w *batchWriter) finishPlacements() error {
 	ids := make([]int64, 0, len(w.changed))
 	for id := range w.changed {
@@ -171,13 +186,24 @@ func (w *batchWriter) finishPlacements() error {
 	slices.Sort(ids)
 	for _, id := range ids {
 		tenant := w.changed[id]
-		if w.refresh[id] {
-			if err := w.refreshIncident(tenant, id); err != nil {
+		switch {
+		case w.describe != nil:
+			if err := w.describeIncident(tenant, id, w.refresh[id]); err != nil {
 				return err
 			}
-		}
-		if w.describe != nil {
-			if err := w.describeIncident(tenant, id); err != nil {
+		case !w.refresh[id]:
+		case !w.full[id] && !w.noIncremental && len(w.joined[id]) > 0:
+			ok, err := w.addJoined(tenant, id, w.joined[id])
+			if err != nil {
+				return err
+			}
+			if ok {
+				*w.incremental++
+			} else if err := w.refreshIncident(tenant, id); err != nil {
+				return err
+			}
+		default:
+			if err := w.refreshIncident(tenant, id); err != nil {
 				return err
 			}
 		}
@@ -195,10 +221,11 @@ func (w *batchWriter) finishPlacements() error {
 }
 
 // describeIncident sets an incident's name (unless an analyst named it) and
-// priority from Options.Describe.
-func (w *batchWriter) describeIncident(tenant string, id int64) error {
-	rows, err := w.tx.QueryContext(bg, alertSelect+` FROM alerts WHERE tenant_id = ? AND incident_id = ?
-		ORDER BY first_activity, id`, tenant, id)
+// priority from Options.Describe, after recomputing its aggregates (as
+// refreshIncident does) when refresh is set. It reads the incident's alerts
+// once for both.
+func (w *batchWriter) describeIncident(tenant string, id int64, refresh bool) error {
+	rows, err := w.stmts.incidentAlertsFull.QueryContext(bg, tenant, id)
 	if err != nil {
 		return fmt.Errorf("read alerts of incident %d: %w", id, err)
 	}
@@ -215,6 +242,17 @@ func (w *batchWriter) describeIncident(tenant string, id int64) error {
 		return fmt.Errorf("read alerts of incident %d: %w", id, err)
 	}
 	rows.Close()
+	if refresh {
+		var name string
+		var locked bool
+		if err := w.stmts.incidentNaming.QueryRowContext(bg, id, tenant).Scan(&name, &locked); err != nil {
+			return fmt.Errorf("read incident %d: %w", id, err)
+		}
+		g := aggregatesOf(alerts, name, locked)
+		if err := w.writeAggregates(tenant, id, &g); err != nil {
+			return err
+		}
+	}
 	name, score, factors := w.describe(alerts)
 	var scoreVal, factorsVal any
 	if score != nil {
@@ -227,10 +265,7 @@ func (w *batchWriter) describeIncident(tenant string, id int64) error {
 		}
 		factorsVal = string(b)
 	}
-	if _, err := w.tx.ExecContext(bg, `UPDATE incidents SET
-		display_name = CASE WHEN name_locked OR ?1 = '' THEN display_name ELSE ?1 END,
-		priority_score = ?2, priority_factors = ?3 WHERE id = ?4 AND tenant_id = ?5`,
-		name, scoreVal, factorsVal, id, tenant); err != nil {
+	if _, err := w.stmts.describeIncident.ExecContext(bg, name, scoreVal, factorsVal, id, tenant); err != nil {
 		return fmt.Errorf("describe incident %d: %w", id, err)
 	}
 	return nil
@@ -250,6 +285,13 @@ func (w *batchWriter) describeIncident(tenant string, id int64) error {
 // them), so restoring them with their incident id is exact.
 func (s *Store) rebuild(ctx context.Context) error {
 	s.corr.Reset()
+	// Policies first: they decide the window, and another process may
+	// have changed them.
+	problems, err := s.loadPolicies(ctx)
+	if err != nil {
+		return err
+	}
+	s.policyProblems = problems
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("sqlite: rebuild correlation: %w", err)

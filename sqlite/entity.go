@@ -117,7 +117,7 @@ func (w *entityWriter) flush(st *writeStmts) error {
 		if e.first >= e.dbFirst && e.last <= e.dbLast {
 			continue
 		}
-		if _, err := st.extendEntity.ExecContext(bg, e.first, e.last, e.name, e.id); err != nil {
+		if _, err := st.extendEntity.ExecContext(bg, e.first, e.last, e.name, e.id, e.cacheKey.tenant); err != nil {
 			return fmt.Errorf("update entity: %w", err)
 		}
 		e.dbFirst, e.dbLast = e.first, e.last

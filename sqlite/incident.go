@@ -260,7 +260,9 @@ func expandIncidentAlerts(ctx context.Context, q querier, tenantID string, incs 
 // after one of them changed: severity (the highest), activity times, alert
 // count, categories, sources and impacted entities (each in the order of the
 // alerts' first activity), the name of a single-alert incident whose name no
-// analyst set, version and last update time.
+// analyst set, version and last update time. It reads only the columns it
+// needs (and the evidence, for the entities); describeIncident, which reads
+// whole alerts anyway, computes the same from them (aggregatesOf).
 func (w *batchWriter) refreshIncident(tenantID string, id int64) error {
 	var name string
 	var locked bool
@@ -272,35 +274,18 @@ func (w *batchWriter) refreshIncident(tenantID string, id int64) error {
 		return fmt.Errorf("read alerts of incident %d: %w", id, err)
 	}
 	defer rows.Close()
-	var (
-		count                            int
-		severity                         int64
-		first, last                      int64
-		title                            string
-		categories, services, detections []string
-		entities                         []weft.EntityRef
-		seen                             = map[string]bool{}
-	)
+	g := incidentAggregates{name: name}
+	seen := map[string]bool{}
+	var title string
 	for rows.Next() {
 		var (
-			aid, t, category, service, detection string
-			sev, f, l, format                    int64
-			evjs                                 sql.RawBytes
+			aid, category, service, detection string
+			sev, f, l, format                 int64
+			evjs                              sql.RawBytes
 		)
-		if err := rows.Scan(&aid, &t, &sev, &f, &l, &category, &service, &detection, &format, &evjs); err != nil {
+		if err := rows.Scan(&aid, &title, &sev, &f, &l, &category, &service, &detection, &format, &evjs); err != nil {
 			return fmt.Errorf("read alerts of incident %d: %w", id, err)
 		}
-		if count == 0 || f < first {
-			first = f
-		}
-		if count == 0 || l > last {
-			last = l
-		}
-		count++
-		severity, title = max(severity, sev), t
-		categories = appendDistinct(categories, category)
-		services = appendDistinct(services, service)
-		detections = appendDistinct(detections, detection)
 		var a weft.Alert
 		evidence, err := unpackBlob(format, evjs)
 		if err != nil {
@@ -309,41 +294,16 @@ func (w *batchWriter) refreshIncident(tenantID string, id int64) error {
 		if err := unmarshalNonEmpty(evidence, &a.Evidence); err != nil {
 			return fmt.Errorf("read evidence of alert %s: %w", aid, err)
 		}
-		for _, r := range a.Entities() {
-			if !seen[r.Key] {
-				seen[r.Key] = true
-				entities = append(entities, r)
-			}
-		}
+		g.add(sev, f, l, category, service, detection, a.Entities(), seen)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read alerts of incident %d: %w", id, err)
 	}
 	rows.Close()
-	if count == 1 && !locked {
-		name = title
+	if g.count == 1 && !locked {
+		g.name = title
 	}
-	js := func(v any, n int) (any, error) {
-		if n == 0 {
-			return nil, nil
-		}
-		b, err := jsonv2.Marshal(v, jsonOpts)
-		return string(b), err
-	}
-	var vals [4]any
-	for i, l := range [...]struct {
-		v any
-		n int
-	}{{categories, len(categories)}, {services, len(services)}, {detections, len(detections)}, {entities, len(entities)}} {
-		if vals[i], err = js(l.v, l.n); err != nil {
-			return fmt.Errorf("encode incident %d: %w", id, err)
-		}
-	}
-	if _, err := w.stmts.updateIncident.ExecContext(bg, name, severity, first, last, count,
-		vals[0], vals[1], vals[2], vals[3], w.now, id, tenantID); err != nil {
-		return fmt.Errorf("update incident %d: %w", id, err)
-	}
-	return nil
+	return w.writeAggregates(tenantID, id, &g)
 }
 
 func appendDistinct(l []string, s string) []string {

@@ -32,6 +32,10 @@ type writeStmts struct {
 	incidentNaming                         *sql.Stmt
 	updateIncident                         *sql.Stmt
 	alertCorrelation                       *sql.Stmt
+	alertsAfter                            *sql.Stmt
+	incidentAggregates                     *sql.Stmt
+	incidentAlertsFull                     *sql.Stmt
+	describeIncident                       *sql.Stmt
 }
 
 func (w *writeStmts) all() []**sql.Stmt {
@@ -39,7 +43,8 @@ func (w *writeStmts) all() []**sql.Stmt {
 		&w.insertAlert, &w.insertAlerts, &w.insertActivity, &w.insertActivities,
 		&w.insertAlertEntity, &w.insertAlertEntities, &w.upsertEntity, &w.extendEntity, &w.findEntity,
 		&w.updateAlert, &w.deleteAlertEntity, &w.alertEvidence, &w.incidentAlerts, &w.incidentNaming,
-		&w.updateIncident, &w.alertCorrelation}
+		&w.updateIncident, &w.alertCorrelation, &w.alertsAfter, &w.incidentAggregates,
+		&w.incidentAlertsFull, &w.describeIncident}
 }
 
 // alertColumns are the content columns of alerts, in the order that
@@ -87,11 +92,11 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 				name = CASE WHEN ?2 > last_seen THEN ?3 ELSE name END,
 				first_seen = min(first_seen, ?1),
 				last_seen = max(last_seen, ?2)
-			WHERE id = ?4`,
+			WHERE id = ?4 AND tenant_id = ?5`,
 		`SELECT id FROM entities WHERE tenant_id = ? AND entity_key = ?`,
-		`UPDATE alerts SET (` + alertColumns + `) = (?` + repeatParams(alertColumnCount-1) + `) WHERE seq = ?`,
+		`UPDATE alerts SET (` + alertColumns + `) = (?` + repeatParams(alertColumnCount-1) + `) WHERE seq = ? AND tenant_id = ?`,
 		`DELETE FROM alert_entities WHERE tenant_id = ? AND entity_id = ? AND first_activity = ? AND alert_seq = ?`,
-		`SELECT blob_format, evidence FROM alerts WHERE seq = ?`,
+		`SELECT blob_format, evidence FROM alerts WHERE seq = ? AND tenant_id = ?`,
 		`SELECT id, title, severity, first_activity, last_activity, category,
 			service_source, detection_source, blob_format, evidence
 			FROM alerts WHERE tenant_id = ? AND incident_id = ? ORDER BY first_activity, id`,
@@ -101,7 +106,23 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 			impacted_entities = ?, last_update = ?, version = version + 1
 			WHERE id = ? AND tenant_id = ?`,
 		// alertCorrelation: what an update keeps of a placed alert.
-		`SELECT correlation_reasons, correlation FROM alerts WHERE seq = ?`,
+		`SELECT correlation_reasons, correlation FROM alerts WHERE seq = ? AND tenant_id = ?`,
+		// alertsAfter: the alerts of an incident that come after a given
+		// one in first-activity order (see addJoined); a range of the
+		// alerts_tenant_incident index, which is short when the given alert
+		// is among the latest.
+		`SELECT seq FROM alerts WHERE tenant_id = ?1 AND incident_id = ?2 AND first_activity >= ?3
+			AND (first_activity > ?3 OR id > ?4)`,
+		// incidentAggregates: what addJoined extends.
+		`SELECT display_name, severity, first_activity, last_activity, alert_count,
+			categories, service_sources, detection_sources, impacted_entities
+			FROM incidents WHERE id = ? AND tenant_id = ?`,
+		// incidentAlertsFull: what Options.Describe is given (see
+		// describeIncident), read for most incidents a batch changes.
+		alertSelect + ` FROM alerts WHERE tenant_id = ? AND incident_id = ? ORDER BY first_activity, id`,
+		`UPDATE incidents SET
+			display_name = CASE WHEN name_locked OR ?1 = '' THEN display_name ELSE ?1 END,
+			priority_score = ?2, priority_factors = ?3 WHERE id = ?4 AND tenant_id = ?5`,
 	}
 	if len(queries) != len(w.all()) {
 		panic("sqlite: writeStmts: one query per statement")

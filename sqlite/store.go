@@ -94,6 +94,12 @@ type Options struct {
 	// analyst set. Nil means that an incident keeps the title of its first
 	// alert as its name and has no score.
 	Describe func(alerts []*weft.Alert) (name string, score *int, factors []weft.PriorityFactor)
+
+	// TenantPolicies are tenants' correlation policies from the
+	// configuration file, as JSON a PolicyApplier Correlator reads. Policies
+	// set through the API (SetTenantPolicy) take precedence; deleting one
+	// returns the tenant to its entry here, or to the default.
+	TenantPolicies map[string][]byte
 }
 
 // Store is weft's store on one SQLite file. It is safe for concurrent use.
@@ -116,6 +122,17 @@ type Store struct {
 	corr      weft.Correlator
 	describe  func([]*weft.Alert) (string, *int, []weft.PriorityFactor)
 	corrStale bool
+	// filePolicies is Options.TenantPolicies; policyProblems are stored
+	// policies that no longer validate (see loadPolicies).
+	filePolicies   map[string][]byte
+	policyProblems []error
+	ownPolicy      map[string]bool // tenants with a stored policy applied
+	// noIncremental makes every batch recompute the aggregates of the
+	// incidents it changed from all their alerts rather than with
+	// addJoined; tests set it to compare the two, and read incremental,
+	// the number of incidents addJoined updated.
+	noIncremental bool
+	incremental   int
 	// dataVersion is the writer connection's PRAGMA data_version when corr
 	// was last in step with the file. It changes when another connection —
 	// another process, such as "weft ingest --data" beside "weft serve" —
@@ -175,7 +192,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 
 	s := &Store{path: abs, now: opts.Now, writer: make(chan struct{}, 1),
-		corr: opts.Correlator, describe: opts.Describe}
+		corr: opts.Correlator, describe: opts.Describe, filePolicies: opts.TenantPolicies, ownPolicy: map[string]bool{}}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -315,4 +316,75 @@ func TestTwoWritersOneFile(t *testing.T) {
 	if inc.Status == weft.IncidentStatusRedirected || inc.ID != m[0].IncidentID {
 		t.Fatalf("the alert went to incident %d (%s); want the merged incident %d", inc.ID, inc.Status, m[0].IncidentID)
 	}
+}
+
+// countingCorrelator is the engine, counting its resets (one per rebuild)
+// and calling onPlace before every placement.
+type countingCorrelator struct {
+	*correlate.Engine
+	resets  int
+	onPlace func()
+}
+
+func (c *countingCorrelator) Reset() { c.resets++; c.Engine.Reset() }
+
+func (c *countingCorrelator) Place(a *weft.Alert, newIncidentID func() int64) weft.Placement {
+	if c.onPlace != nil {
+		c.onPlace()
+	}
+	return c.Engine.Place(a, newIncidentID)
+}
+
+// TestStoreCorrelationRebuild checks when the Correlator is rebuilt: after a
+// batch whose placements were not committed, and not after a batch refused
+// before any was made.
+func TestStoreCorrelationRebuild(t *testing.T) {
+	batch := func(tag string) []*weft.Alert {
+		alerts := make([]*weft.Alert, 100)
+		for i := range alerts {
+			alerts[i] = storetest.NewAlert(i)
+			alerts[i].ProviderAlertID += "-" + tag
+			alerts[i].ID = weft.AlertID(alerts[i].TenantID, alerts[i].Source, alerts[i].ProviderAlertID)
+		}
+		return alerts
+	}
+	t.Run("NoRebuildAfterInvalidBatch", func(t *testing.T) {
+		c := &countingCorrelator{Engine: newEngine(t)}
+		s := mustOpen(t, filepath.Join(t.TempDir(), "weft.db"), sqlite.Options{Correlator: c})
+		bad := batch("bad")
+		bad[99].Severity = "extreme" // not normalized, and last
+		if _, err := s.StoreAlerts(ctx, bad); weft.ErrorCode(err) != weft.EINVALID {
+			t.Fatalf("got %v, want EINVALID", err)
+		}
+		mustStoreAlerts(t, s, batch("good")...)
+		if c.resets != 1 {
+			t.Errorf("got %d resets, want 1 (at Open)", c.resets)
+		}
+	})
+	t.Run("RebuildAfterFailedBatch", func(t *testing.T) {
+		c := &countingCorrelator{Engine: newEngine(t)}
+		s := mustOpen(t, filepath.Join(t.TempDir(), "weft.db"), sqlite.Options{Correlator: c})
+		// The batch is cancelled once its first alert is placed; the
+		// writer notices a few alerts later and rolls back.
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		c.onPlace = cancel
+		if _, err := s.StoreAlerts(cctx, batch("cancelled")); err == nil {
+			t.Fatal("got no error, want the context's")
+		}
+		c.onPlace = nil
+		res := mustStoreAlerts(t, s, batch("good")...)
+		if c.resets != 2 {
+			t.Errorf("got %d resets, want 2 (at Open, after the failed batch)", c.resets)
+		}
+		inc, err := s.FindIncident(ctx, weft.DefaultTenantID, res[0].IncidentID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range inc.Alerts {
+			if strings.HasSuffix(a.ProviderAlertID, "-cancelled") {
+				t.Errorf("got alert %s of the failed batch in incident %d", a.ProviderAlertID, inc.ID)
+			}
+		}
+	})
 }

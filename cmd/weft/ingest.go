@@ -82,7 +82,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return postChunk(ctx, *serverURL, *tenant, format, chunk, ndjson, firstLine, &sum, stderr)
 	}
 	if *data != "" {
-		var policy correlate.Config
+		var policy correlate.Policies
 		if policy, err = readPolicy(*policyFile); err != nil {
 			return err
 		}
@@ -253,7 +253,7 @@ func reportReject(w io.Writer, line int, field, msg string) {
 
 // storeDirect decodes body and stores it into the data directory's store in
 // transactions of n alerts.
-func storeDirect(ctx context.Context, dir, tenant string, format ingest.Format, body []byte, n int, policy correlate.Config, sum *ingestSummary, stderr io.Writer) error {
+func storeDirect(ctx context.Context, dir, tenant string, format ingest.Format, body []byte, n int, policy correlate.Policies, sum *ingestSummary, stderr io.Writer) error {
 	store, err := openStore(dir, "full", policy)
 	if err != nil {
 		return err

@@ -61,7 +61,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	res, err := correlate.Replay(cfg, alerts)
+	res, err := correlate.ReplayPolicies(cfg, alerts)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		res2, err := correlate.Replay(cfg2, alerts)
+		res2, err := correlate.ReplayPolicies(cfg2, alerts)
 		if err != nil {
 			return err
 		}
@@ -116,24 +116,30 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-func readPolicy(path string) (correlate.Config, error) {
+// readPolicy reads a policy file: one policy, or a default policy and
+// tenants' own (correlate.ParsePolicies). No file means the defaults.
+func readPolicy(path string) (correlate.Policies, error) {
 	if path == "" {
-		return correlate.DefaultConfig(), nil
+		return correlate.Policies{Default: correlate.DefaultConfig()}, nil
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return correlate.Config{}, err
+		return correlate.Policies{}, err
 	}
-	cfg, err := correlate.ParseConfig(b)
+	ps, err := correlate.ParsePolicies(b)
 	if err != nil {
-		return cfg, fmt.Errorf("%s: %s", path, weft.ErrorMessage(err))
+		return ps, fmt.Errorf("%s: %s", path, weft.ErrorMessage(err))
 	}
-	return cfg, nil
+	return ps, nil
 }
 
-func printReplay(w io.Writer, name string, cfg correlate.Config, r correlate.ReplayResult) {
-	fmt.Fprintf(w, "%s (%s):\n  %d alerts → %d incidents (%d with more than one alert; the largest has %d); %d merges, %d continuations, %d related links\n",
-		name, cfg, r.Alerts, r.Incidents, r.MultiAlertIncidents, r.Largest, r.Merges, r.Continuations, r.RelatedLinks)
+func printReplay(w io.Writer, name string, ps correlate.Policies, r correlate.ReplayResult) {
+	tenants := ""
+	if n := len(ps.Tenants); n > 0 {
+		tenants = fmt.Sprintf("; %d tenants with their own", n)
+	}
+	fmt.Fprintf(w, "%s (%s%s):\n  %d alerts → %d incidents (%d with more than one alert; the largest has %d); %d merges, %d continuations, %d related links\n",
+		name, ps.Default, tenants, r.Alerts, r.Incidents, r.MultiAlertIncidents, r.Largest, r.Merges, r.Continuations, r.RelatedLinks)
 }
 
 // replayPartition keys a replay's incidents by the alerts' provider ids, the

@@ -27,7 +27,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sync := fs.String("sync", envOr("WEFT_SYNC", "full"), "SQLite synchronous `mode`: full (durable against power loss) or normal (durable against process crashes) (WEFT_SYNC)")
 	maxBody := fs.Int64("max-body", 32<<20, "largest ingest request body in `bytes` (WEFT_MAX_BODY)")
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on shutdown (WEFT_SHUTDOWN_TIMEOUT)")
-	policyFile := fs.String("policy", envOr("WEFT_POLICY", ""), "correlation policy `file` (JSON, see weft replay --print-policy; default: the built-in defaults) (WEFT_POLICY)")
+	policyFile := fs.String("policy", envOr("WEFT_POLICY", ""), "correlation policy `file`: one policy (JSON, see weft replay --print-policy), or {\"default\": …, \"tenants\": {\"id\": …}}; policies set through the API take precedence (default: the built-in policy) (WEFT_POLICY)")
 	// Numeric and duration settings from the environment are parsed like
 	// flags, so that a malformed value is an error, never silently ignored.
 	for flagName, env := range map[string]string{"max-body": "WEFT_MAX_BODY", "shutdown-timeout": "WEFT_SHUTDOWN_TIMEOUT"} {

@@ -28,7 +28,7 @@ type serverConfig struct {
 	Synchronous  string // SQLite synchronous mode: full or normal
 	MaxBodyBytes int64
 	Logger       *slog.Logger
-	Policy       correlate.Config // zero: correlate.DefaultConfig()
+	Policy       correlate.Policies // zero: correlate.DefaultConfig() for every tenant
 }
 
 // runningServer is a started server: its store, its group-commit batcher and
@@ -49,18 +49,26 @@ const dbFile = "weft.db"
 // openStore creates the data directory if needed and opens its store, with
 // the correlation engine placing new alerts into incidents and the priority
 // package naming and scoring them.
-func openStore(dir, synchronous string, policy correlate.Config) (*sqlite.Store, error) {
+func openStore(dir, synchronous string, policies correlate.Policies) (*sqlite.Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	engine, err := correlate.New(policy)
+	if policies.Default.StrongWindow == 0 { // the zero Policies: none given
+		policies.Default = correlate.DefaultConfig()
+	}
+	engine, err := correlate.New(policies.Default)
 	if err != nil {
 		return nil, err
 	}
+	tenants := map[string][]byte{}
+	for id, cfg := range policies.Tenants {
+		tenants[id] = correlate.MarshalPolicy(cfg)
+	}
 	return sqlite.Open(filepath.Join(dir, dbFile), sqlite.Options{
-		Synchronous: synchronous,
-		Correlator:  engine,
-		Describe:    describeIncident,
+		Synchronous:    synchronous,
+		Correlator:     engine,
+		Describe:       describeIncident,
+		TenantPolicies: tenants,
 	})
 }
 
@@ -79,9 +87,6 @@ func startServer(cfg serverConfig) (*runningServer, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	start := time.Now()
-	if cfg.Policy.StrongWindow == 0 { // the zero Config: no policy given
-		cfg.Policy = correlate.DefaultConfig()
-	}
 	store, err := openStore(cfg.DataDir, cfg.Synchronous, cfg.Policy)
 	if err != nil {
 		return nil, err
