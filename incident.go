@@ -83,17 +83,3 @@ const (
 	ActivityIncidentMerged     = "incidentMerged"
 	ActivityIncidentRedirected = "incidentRedirected"
 )
-
-// Asset is an inventory record for a device or user: its criticality (0 none
-// to 3 highest), tags such as "domain controller" or "executive", and device
-// group. Assets feed priority and scoping.
-type Asset struct {
-	TenantID    string     `json:"tenantId"`
-	EntityType  EntityType `json:"entityType"`
-	Key         string     `json:"key"`
-	Name        string     `json:"name"`
-	Criticality int        `json:"criticality"`
-	Tags        []string   `json:"tags,omitempty"`
-	DeviceGroup string     `json:"deviceGroup,omitempty"`
-	Aliases     []string   `json:"aliases,omitempty"`
-}

@@ -124,6 +124,26 @@ type PolicyStore interface {
 	DeleteTenantPolicy(ctx context.Context, tenantID string) (*TenantPolicy, error)
 }
 
+// AssetStore keeps the tenants' asset inventory (Asset). An asset's names
+// join identity resolution from the tenant's next alert, and its criticality
+// counts in the priority of incidents scored after it was stored.
+// Implementations are safe for concurrent use.
+type AssetStore interface {
+	// PutAssets normalizes (Asset.Normalize) and stores a batch of assets in
+	// one transaction, replacing stored assets with the same tenant and id,
+	// and returns one result per asset, in order; a repeat within the batch
+	// replaces the earlier one. It does not modify the assets. When one is
+	// invalid it returns an EINVALID error naming its index and field, and
+	// stores nothing.
+	PutAssets(ctx context.Context, assets []*Asset) ([]AssetResult, error)
+	// FindAsset returns one asset, or an ENOTFOUND error.
+	FindAsset(ctx context.Context, tenantID, id string) (*Asset, error)
+	// ListAssets returns a page of a tenant's assets, ordered by id.
+	ListAssets(ctx context.Context, q AssetQuery) (AssetPage, error)
+	// DeleteAsset removes an asset, or returns an ENOTFOUND error.
+	DeleteAsset(ctx context.Context, tenantID, id string) error
+}
+
 // PolicySource says where a tenant's correlation policy comes from.
 type PolicySource string
 

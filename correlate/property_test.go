@@ -25,7 +25,7 @@ func TestPartitionInvariants(t *testing.T) {
 		cfg.HubThreshold = 1 + r.IntN(20)
 		cfg.WeakMaxPrincipals = min(cfg.WeakMaxPrincipals, cfg.HubThreshold)
 		e := newTestEngine(t, cfg)
-		where := map[string]int64{}    // alert → incident
+		where := map[string]int64{}     // alert → incident
 		members := map[int64][]string{} // incident → alerts
 		for _, a := range shuffleLocally(alerts, uint64(round)) {
 			if _, dup := where[a.ID]; dup {

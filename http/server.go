@@ -108,6 +108,10 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/correlation/policy", s.handleGetPolicy)
 	s.mux.HandleFunc("PUT /api/v1/correlation/policy", s.handlePutPolicy)
 	s.mux.HandleFunc("DELETE /api/v1/correlation/policy", s.handleDeletePolicy)
+	s.mux.HandleFunc("PUT /api/v1/assets", s.handlePutAssets)
+	s.mux.HandleFunc("GET /api/v1/assets", s.handleListAssets)
+	s.mux.HandleFunc("GET /api/v1/assets/{id}", s.handleGetAsset)
+	s.mux.HandleFunc("DELETE /api/v1/assets/{id}", s.handleDeleteAsset)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, weft.Errorf(weft.ENOTFOUND, "no API route for %s %s", r.Method, r.URL.Path))
 	})

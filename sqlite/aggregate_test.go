@@ -83,7 +83,7 @@ func TestIncidentAggregates(t *testing.T) {
 			batches := stream(600)
 			incremental := openAggregates(t, Options{}, false)
 			full := openAggregates(t, Options{}, true)
-			describe := openAggregates(t, Options{Describe: func([]*weft.Alert) (string, *int, []weft.PriorityFactor) {
+			describe := openAggregates(t, Options{Describe: func(DescribeInput) (string, *int, []weft.PriorityFactor) {
 				return "", nil, nil // leaves the name, no score: as without Describe
 			}}, false)
 			for _, s := range []*Store{incremental, full, describe} {

@@ -48,7 +48,10 @@ import (
 // its id as its name: alerts are accepted for any valid tenant id, and which
 // tenants a sender may write to is the business of the ingest edge. The
 // entities the alerts refer to are recorded (entities, alert_entities) with
-// the event-time range in which they were seen.
+// the event-time range in which they were seen. New alerts are also counted
+// per tenant, detector and day of ingest (detector_counts, one upsert per
+// detector and batch) for the prevalence Describe is given
+// (DescribeInput.Prevalence).
 //
 // StoreAlerts returns EINVALID for an alert that is not normalized (see
 // weft.Alert.Normalize) or whose tenant id breaks the tenant id rule, the
@@ -137,9 +140,11 @@ func (s *Store) StoreAlerts(ctx context.Context, alerts []*weft.Alert) ([]weft.S
 		known:   make(map[string]*storedAlert, len(alerts)),
 		results: make([]weft.StoreResult, len(alerts)),
 		tx:      tx,
+
+		prunedDay: s.countsDay,
 	}
 	if s.corr != nil {
-		w.corr, w.describe, w.corrStale = s.corr, s.describe, &s.corrStale
+		w.corr, w.describe, w.assets, w.corrStale = s.corr, s.describe, s.assets, &s.corrStale
 		w.changed, w.refresh, w.redirect = map[int64]string{}, map[int64]bool{}, map[int64]int64{}
 		w.joined, w.full = map[int64][]joinedAlert{}, map[int64]bool{}
 		w.noIncremental, w.incremental = s.noIncremental, &s.incremental
@@ -157,6 +162,7 @@ func (s *Store) StoreAlerts(ctx context.Context, alerts []*weft.Alert) ([]weft.S
 		return nil, fmt.Errorf("sqlite: store alerts: commit: %w", err)
 	}
 	s.corrStale = false
+	s.countsDay = w.prunedDay
 	w.entities.commit()
 	s.ckpt.committed()
 	return w.results, nil
@@ -217,7 +223,8 @@ type batchWriter struct {
 	// noIncremental and incremental are the Store's.
 	tx            *sql.Tx
 	corr          weft.Correlator
-	describe      func([]*weft.Alert) (string, *int, []weft.PriorityFactor)
+	describe      func(DescribeInput) (string, *int, []weft.PriorityFactor)
+	assets        assetIndex
 	corrStale     *bool
 	changed       map[int64]string
 	refresh       map[int64]bool
@@ -226,6 +233,15 @@ type batchWriter struct {
 	redirect      map[int64]int64
 	noIncremental bool
 	incremental   *int
+
+	// counts are the batch's new alerts by tenant and detector (see
+	// countDetector), written to detector_counts before the incidents are
+	// described; prunedDay is the Store's countsDay. shares caches what
+	// Prevalence read, and countErr is its first read error.
+	counts    map[detectorCount]int64
+	prunedDay int64
+	shares    map[string]*tenantCounts
+	countErr  error
 
 	// The rows this batch has yet to insert (see flush). The alert_entities
 	// rows wait in alertEntities until flush sorts them.
@@ -291,6 +307,9 @@ func (w *batchWriter) write(ctx context.Context, alerts []*weft.Alert, enc *enco
 		return fmt.Errorf("sqlite: store alerts: %w", err)
 	}
 	if err := w.flush(); err != nil {
+		return fmt.Errorf("sqlite: store alerts: %w", err)
+	}
+	if err := w.writeCounts(); err != nil {
 		return fmt.Errorf("sqlite: store alerts: %w", err)
 	}
 	if err := w.entities.flush(w.stmts); err != nil {
@@ -388,6 +407,7 @@ func decide(old *storedAlert, e *encodedAlert) weft.StoreOutcome {
 // activity and the alert's entities.
 func (w *batchWriter) insert(e *encodedAlert, key string) error {
 	a := e.a
+	w.countDetector(a)
 	seq, incident := w.nextSeq, w.nextIncident
 	w.nextSeq++
 	w.nextIncident++

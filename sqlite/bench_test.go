@@ -68,15 +68,16 @@ func BenchmarkStoreAlerts(b *testing.B) {
 		benchStoreAlerts(b, sqlite.Options{Correlator: newEngine(b)})
 	})
 	// With the engine and the priority package naming and scoring every
-	// incident a batch changed, as "weft serve" runs (its Describe reads
-	// the clock; this one is fixed).
+	// incident a batch changed, with detector rarity from the store's
+	// counts, as "weft serve" runs (on a fixed clock here).
 	b.Run("synchronous=full/correlate+describe", func(b *testing.B) {
 		now := storetest.Base.Add(24 * time.Hour)
-		describe := func(alerts []*weft.Alert) (string, *int, []weft.PriorityFactor) {
-			score, factors := priority.Score(priority.Input{Alerts: alerts, Now: now})
-			return priority.Name(alerts), &score, factors
+		describe := func(in sqlite.DescribeInput) (string, *int, []weft.PriorityFactor) {
+			score, factors := priority.Score(priority.Input{Alerts: in.Alerts, Now: in.Now,
+				Criticality: in.Criticality, DetectorPrevalence: in.Prevalence})
+			return priority.Name(in.Alerts), &score, factors
 		}
-		benchStoreAlerts(b, sqlite.Options{Correlator: newEngine(b), Describe: describe})
+		benchStoreAlerts(b, sqlite.Options{Correlator: newEngine(b), Describe: describe, Now: func() time.Time { return now }})
 	})
 }
 

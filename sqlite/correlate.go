@@ -31,6 +31,7 @@ import (
 // (CorrelationReasons, Correlation) instead of the alert's own.
 func (w *batchWriter) place(e *encodedAlert, key string) error {
 	a := e.a
+	w.countDetector(a)
 	seq := w.nextSeq
 	w.nextSeq++
 	// From here until the commit the Correlator holds placements that may
@@ -253,7 +254,14 @@ func (w *batchWriter) describeIncident(tenant string, id int64, refresh bool) er
 			return err
 		}
 	}
-	name, score, factors := w.describe(alerts)
+	in := DescribeInput{TenantID: tenant, Alerts: alerts, Now: fromNanos(w.now), Prevalence: w.prevalence}
+	if t := w.assets[tenant]; t != nil {
+		in.Criticality = t.criticalityOf(alerts)
+	}
+	name, score, factors := w.describe(in)
+	if w.countErr != nil {
+		return w.countErr
+	}
 	var scoreVal, factorsVal any
 	if score != nil {
 		scoreVal = int64(*score)
@@ -292,6 +300,11 @@ func (s *Store) rebuild(ctx context.Context) error {
 		return err
 	}
 	s.policyProblems = problems
+	// Assets next: restored alerts must meet the assets' names as the
+	// live ones did.
+	if err := s.loadAssets(ctx); err != nil {
+		return err
+	}
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("sqlite: rebuild correlation: %w", err)

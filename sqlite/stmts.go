@@ -36,6 +36,8 @@ type writeStmts struct {
 	incidentAggregates                     *sql.Stmt
 	incidentAlertsFull                     *sql.Stmt
 	describeIncident                       *sql.Stmt
+	countDetector                          *sql.Stmt
+	detectorAlerts                         *sql.Stmt
 }
 
 func (w *writeStmts) all() []**sql.Stmt {
@@ -44,7 +46,7 @@ func (w *writeStmts) all() []**sql.Stmt {
 		&w.insertAlertEntity, &w.insertAlertEntities, &w.upsertEntity, &w.extendEntity, &w.findEntity,
 		&w.updateAlert, &w.deleteAlertEntity, &w.alertEvidence, &w.incidentAlerts, &w.incidentNaming,
 		&w.updateIncident, &w.alertCorrelation, &w.alertsAfter, &w.incidentAggregates,
-		&w.incidentAlertsFull, &w.describeIncident}
+		&w.incidentAlertsFull, &w.describeIncident, &w.countDetector, &w.detectorAlerts}
 }
 
 // alertColumns are the content columns of alerts, in the order that
@@ -123,6 +125,10 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		`UPDATE incidents SET
 			display_name = CASE WHEN name_locked OR ?1 = '' THEN display_name ELSE ?1 END,
 			priority_score = ?2, priority_factors = ?3 WHERE id = ?4 AND tenant_id = ?5`,
+		// countDetector and detectorAlerts: see writeCounts and prevalence.
+		`INSERT INTO detector_counts (tenant_id, detector, day, alerts) VALUES (?, ?, ?, ?)
+			ON CONFLICT (tenant_id, detector, day) DO UPDATE SET alerts = alerts + excluded.alerts`,
+		`SELECT coalesce(sum(alerts), 0) FROM detector_counts WHERE tenant_id = ? AND detector = ? AND day >= ?`,
 	}
 	if len(queries) != len(w.all()) {
 		panic("sqlite: writeStmts: one query per statement")

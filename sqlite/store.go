@@ -89,11 +89,12 @@ type Options struct {
 	Correlator weft.Correlator
 
 	// Describe names and scores an incident from its alerts (ordered by
-	// first activity) after a batch changed them; it is used only with a
-	// Correlator. An empty name keeps the current one, as does a name an
-	// analyst set. Nil means that an incident keeps the title of its first
-	// alert as its name and has no score.
-	Describe func(alerts []*weft.Alert) (name string, score *int, factors []weft.PriorityFactor)
+	// first activity), with the asset criticality and detector prevalence
+	// the store knows (DescribeInput), after a batch changed them; it is
+	// used only with a Correlator. An empty name keeps the current one, as
+	// does a name an analyst set. Nil means that an incident keeps the
+	// title of its first alert as its name and has no score.
+	Describe func(in DescribeInput) (name string, score *int, factors []weft.PriorityFactor)
 
 	// TenantPolicies are tenants' correlation policies from the
 	// configuration file, as JSON a PolicyApplier Correlator reads. Policies
@@ -120,8 +121,13 @@ type Store struct {
 	// corrStale is set when corr holds placements of a batch that was not
 	// committed, and the next batch rebuilds it first.
 	corr      weft.Correlator
-	describe  func([]*weft.Alert) (string, *int, []weft.PriorityFactor)
+	describe  func(DescribeInput) (string, *int, []weft.PriorityFactor)
 	corrStale bool
+	// assets is the asset inventory in memory (see assetIndex), loaded with
+	// the Correlator and guarded by the write lock like it; countsDay is
+	// the day whose first batch last pruned detector_counts.
+	assets    assetIndex
+	countsDay int64
 	// filePolicies is Options.TenantPolicies; policyProblems are stored
 	// policies that no longer validate (see loadPolicies).
 	filePolicies   map[string][]byte
@@ -192,7 +198,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 
 	s := &Store{path: abs, now: opts.Now, writer: make(chan struct{}, 1),
-		corr: opts.Correlator, describe: opts.Describe, filePolicies: opts.TenantPolicies, ownPolicy: map[string]bool{}}
+		corr: opts.Correlator, describe: opts.Describe, filePolicies: opts.TenantPolicies, ownPolicy: map[string]bool{}, assets: assetIndex{}}
 	if s.now == nil {
 		s.now = time.Now
 	}

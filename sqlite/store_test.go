@@ -250,14 +250,14 @@ func TestListAlertsSameCreatedTime(t *testing.T) {
 func TestStoreCorrelationDescribe(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		var calls [][]string
-		describe := func(alerts []*weft.Alert) (string, *int, []weft.PriorityFactor) {
+		describe := func(in sqlite.DescribeInput) (string, *int, []weft.PriorityFactor) {
 			var ids []string
-			for _, a := range alerts {
+			for _, a := range in.Alerts {
 				ids = append(ids, a.ID)
 			}
 			calls = append(calls, ids)
-			score := 10 * len(alerts)
-			return "Incident of " + strconv.Itoa(len(alerts)) + " alerts", &score, []weft.PriorityFactor{{Name: "alerts", Points: score}}
+			score := 10 * len(in.Alerts)
+			return "Incident of " + strconv.Itoa(len(in.Alerts)) + " alerts", &score, []weft.PriorityFactor{{Name: "alerts", Points: score}}
 		}
 		s := mustOpen(t, filepath.Join(t.TempDir(), "weft.db"), sqlite.Options{Correlator: newEngine(t), Describe: describe})
 		a1, a2 := storetest.NewAlert(0), storetest.NewAlert(0)

@@ -5,6 +5,7 @@
 //
 //	weft serve    run the server
 //	weft ingest   send alerts from a file to a server, or store them in a data directory
+//	weft assets   import an asset inventory (weft assets import FILE)
 //	weft demo     run a server on a temporary store and feed it a realistic attack
 //	weft version  print the version
 //
@@ -38,6 +39,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the weft server (API, metrics, health)", runServe},
 		{"ingest", "send alerts from a file to a server, or store them in a data directory", runIngest},
+		{"assets", "import an asset inventory from a file to a server or a data directory", runAssets},
 		{"demo", "run a server on a temporary store and feed it a realistic multi-stage attack", runDemo},
 		{"gen", "write a seeded realistic alert stream (Graph format) and its ground truth", runGen},
 		{"replay", "run a correlation policy over past alerts and show what it would change", runReplay},

@@ -73,11 +73,16 @@ func openStore(dir, synchronous string, policies correlate.Policies) (*sqlite.St
 }
 
 // describeIncident names an incident after Defender's grammar and scores it
-// (design §5). Asset criticality and detector rarity are not known yet, so
-// those factors are left out.
-func describeIncident(alerts []*weft.Alert) (string, *int, []weft.PriorityFactor) {
-	score, factors := priority.Score(priority.Input{Alerts: alerts, Now: time.Now()})
-	return priority.Name(alerts), &score, factors
+// (design §5) at the store's clock, with the criticality of the tenant's
+// assets and the prevalence of its detectors that the store keeps.
+func describeIncident(in sqlite.DescribeInput) (string, *int, []weft.PriorityFactor) {
+	score, factors := priority.Score(priority.Input{
+		Alerts:             in.Alerts,
+		Now:                in.Now,
+		Criticality:        in.Criticality,
+		DetectorPrevalence: in.Prevalence,
+	})
+	return priority.Name(in.Alerts), &score, factors
 }
 
 // startServer opens the store, starts the batcher and begins serving. The
