@@ -28,10 +28,24 @@ generator, cut them into NDJSON batches, and
 
 It prints alerts/s for each and the ratio of durable ingest to the decode
 ceiling. The figures in docs/benchmarks.md come from this command.
+
+Two more measurements are subcommands with their own flags:
+
+  weft bench latency   alert-to-incident latency at a fixed offered rate
+  weft bench restart   time from starting a server on a stored data
+                       directory until it is ready
 `
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "[flags]", benchHelp, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "latency":
+			return runBenchLatency(ctx, args[1:], stdout, stderr)
+		case "restart":
+			return runBenchRestart(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fs := newFlagSet("bench", "[latency | restart] [flags]", benchHelp, stderr)
 	n := fs.Int("alerts", 200_000, "number of alerts to send")
 	batch := fs.Int("batch", 1000, "alerts per NDJSON request")
 	clients := fs.Int("clients", 4, "concurrent HTTP clients (and decode goroutines for the ceiling)")
@@ -39,6 +53,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	seed := fs.Int64("seed", 1, "generator seed")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unknown bench mode %q: give latency, restart or none", fs.Arg(0))
 	}
 	if *n < 1 || *batch < 1 || *clients < 1 {
 		return fmt.Errorf("--alerts, --batch and --clients must be positive")
