@@ -54,9 +54,9 @@ type latencyBatch struct {
 
 // latencyProbe is when one sampled alert's incident became visible.
 type latencyProbe struct {
-	batch    int
-	visible  time.Time
-	err      error
+	batch   int
+	visible time.Time
+	err     error
 }
 
 // latencyReport is what weft bench latency measured.
