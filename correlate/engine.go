@@ -32,6 +32,7 @@ type Engine struct {
 	policies map[string]*policy // tenants' own policies (SetPolicy)
 	ids      *Identities
 	tenants  map[string]*tenantState
+	scratch  scratch
 }
 
 // policy is a validated Config with its exclusions compiled.
@@ -134,9 +135,7 @@ func (e *Engine) identityMerged(tenantID string, from, to IdentityID) {
 		slices.SortFunc(dst.sightings, func(x, y sighting) int { return cmp.Compare(x.last, y.last) })
 		dst.sightings = slices.Delete(dst.sightings, 0, len(dst.sightings)-maxSightings)
 	}
-	for p, seen := range src.principals {
-		dst.principals[p] = seen.union(dst.principals[p])
-	}
+	dst.principals.merge(&src.principals)
 }
 
 // Placement is where the engine put one alert, and why (weft.Placement).
@@ -150,6 +149,7 @@ var _ weft.Correlator = (*Engine)(nil)
 // tenantState is one tenant's share of the engine.
 type tenantState struct {
 	pol       *policy
+	ids       *tenantIdentities // the tenant's identities in Engine.ids
 	index     map[IdentityID]*entry
 	incidents map[int64]*incidentState
 	redirect  map[int64]int64 // merged incident → the one it went into
@@ -165,20 +165,21 @@ type tenantState struct {
 type entry struct {
 	strength   Strength
 	sightings  []sighting
-	principals map[IdentityID]span // principal → when seen together (event time)
-	private    bool                // a private, loopback or link-local address
+	principals principalSet // principal → when seen together (event time)
+	private    bool         // a private, loopback or link-local address
 }
 
-// sighting is one alert that carried an identity.
+// sighting is one alert that carried an identity. Its fields are ordered
+// to keep it small (72 bytes): an identity keeps up to maxSightings of them.
 type sighting struct {
 	first, last int64 // the alert's activity, unix ns
-	alertID     string
 	incident    int64
-	device      IdentityID // the alert's first device, for lateral movement
-	severity    int        // weft.Severity.Rank
-	detector    string
 	group       int64 // the alert's repeat group, 0 if none
-	routine     bool  // the alert's detector is routine for this principal: it links through it no more
+	alertID     string
+	detector    string
+	device      IdentityID // the alert's first device, for lateral movement
+	severity    int8       // weft.Severity.Rank
+	routine     bool       // the alert's detector is routine for this principal: it links through it no more
 }
 
 // incidentState is what blockers need to know of an incident.
@@ -216,6 +217,7 @@ func (e *Engine) tenant(id string) *tenantState {
 		}
 		t = &tenantState{
 			pol:       pol,
+			ids:       e.ids.tenant(id),
 			index:     map[IdentityID]*entry{},
 			incidents: map[int64]*incidentState{},
 			redirect:  map[int64]int64{},
@@ -232,8 +234,16 @@ type ref struct {
 	id       IdentityID
 	strength Strength
 	typ      weft.EntityType
-	name     string
+	ev       *weft.Evidence // the evidence it came from, for its name
 	private  bool
+}
+
+// name returns the readable name of the ref's evidence, for explanations.
+func (r ref) name() string {
+	if r.ev == nil {
+		return ""
+	}
+	return r.ev.Name()
 }
 
 // link is the best reason found to put the alert in one candidate incident.
@@ -246,18 +256,99 @@ type link struct {
 	lateral  bool // the same user on another device
 	shared   int  // identities shared with the incident's alerts
 	repeat   bool // the same detector on the same host, within the repeat window
+	lastRef  int  // the index of the last ref counted in shared
+}
+
+// hit is one recent alert (its sighting) that shares ref refs[ref] with the
+// alert being placed, gap apart.
+type hit struct {
+	ref int
+	s   *sighting
+	gap int64
+}
+
+// scratch is what one placement needs for a moment; the engine keeps it
+// to reuse, so that a placement allocates little.
+type scratch struct {
+	refs       []ref
+	ens        []*entry // the index entry of each ref
+	principals []IdentityID
+	hits       []hit
+	shared     []string // the other alerts of hits, sorted, built when needed
+	links      []link
+	linkIndex  map[int64]int // incident → its link, once there are many
+	open       []*link
+}
+
+// release drops the scratch's pointers into the index and into the alert
+// just placed, so that neither is kept alive by it.
+func (x *scratch) release() {
+	clear(x.refs)
+	clear(x.open)
+	clear(x.links)
+	clear(x.hits)
+	clear(x.shared)
+}
+
+// linkOf returns the index of the link to incident inc in x.links, or -1.
+func (x *scratch) linkOf(inc int64) int {
+	if x.linkIndex != nil {
+		if k, ok := x.linkIndex[inc]; ok {
+			return k
+		}
+		return -1
+	}
+	for k := range x.links {
+		if x.links[k].incident == inc {
+			return k
+		}
+	}
+	return -1
+}
+
+// addLink adds a link to an incident that has none yet.
+func (x *scratch) addLink(l link) {
+	x.links = append(x.links, l)
+	if x.linkIndex == nil && len(x.links) > 16 {
+		x.linkIndex = make(map[int64]int, 2*len(x.links))
+		for k := range x.links {
+			x.linkIndex[x.links[k].incident] = k
+		}
+	} else if x.linkIndex != nil {
+		x.linkIndex[l.incident] = len(x.links) - 1
+	}
+}
+
+// sharedWith reports how many hits are sightings of alert id.
+func (x *scratch) sharedWith(id string) int {
+	if len(x.shared) == 0 {
+		for _, h := range x.hits {
+			x.shared = append(x.shared, h.s.alertID)
+		}
+		slices.Sort(x.shared)
+	}
+	i, found := slices.BinarySearch(x.shared, id)
+	if !found {
+		return 0
+	}
+	n := 0
+	for ; i < len(x.shared) && x.shared[i] == id; i++ {
+		n++
+	}
+	return n
 }
 
 // Place puts a normalized alert into an incident and returns where and why;
 // alloc hands out the id of an incident it creates (the store's allocator).
 func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	t := e.tenant(a.TenantID)
+	x := &e.scratch
 	first, last := a.FirstActivityDateTime.UnixNano(), a.LastActivityDateTime.UnixNano()
 	refs, principals, device, account := e.resolve(t, a)
 	rk := repeatKey{detectorOf(a), cmp.Or(device, account)}
 
 	// Prevalence first, so that the decision sees this alert too.
-	t.seen(refs, principals, first)
+	ens := t.seen(refs, principals, first, x)
 
 	sev := a.Severity.Rank()
 	group := t.nextGroup + 1 // the repeat group a new one would get
@@ -265,93 +356,96 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	if g != nil {
 		group = g.id
 	}
-	routine := e.routine(t, refs, sev, rk.detector, group, first)
+	routine := e.routine(t, refs, ens, sev, rk.detector, group, first)
 	// First pass: which recent alerts share which linkable identities with
-	// this one, and how many.
-	type hit struct {
-		r   ref
-		s   sighting
-		gap int64
-	}
-	var hits []hit
-	shared := map[string]int{}
+	// this one. The hits come in the order of refs.
+	hits := x.hits[:0]
 	for i, r := range refs {
-		en := t.index[r.id]
+		en := ens[i]
 		if routine&(1<<i) != 0 || !t.linkable(en, r, first, last) {
 			continue
 		}
 		w := t.pol.cfg.window(r.strength).Nanoseconds()
-		for _, s := range en.sightings {
+		for j := range en.sightings {
+			s := &en.sightings[j]
 			gap := max(0, max(first, s.first)-min(last, s.last))
 			if gap > w || s.routine {
 				continue
 			}
-			hits = append(hits, hit{r, s, gap})
-			shared[s.alertID]++
+			hits = append(hits, hit{i, s, gap})
 		}
 	}
-	links := map[int64]*link{}
-	idsPerIncident := map[int64]map[IdentityID]bool{} // distinct identities shared with each incident
+	x.hits, x.shared = hits, x.shared[:0]
+	x.links, x.linkIndex = x.links[:0], nil
 	for _, h := range hits {
-		r, s, gap := h.r, h.s, h.gap
+		r, s, gap := refs[h.ref], h.s, h.gap
 		// Benign alerts (informational, low) never link by co-location
 		// alone (one detector's repeats on one host are a repeat group,
 		// below); a benign alert and a more severe one link when they
 		// share at least two identities (the same user on the same device,
 		// say) within BenignWindow. Otherwise benign noise on a busy server or account would
 		// chain one incident for days.
+		switch {
+		case benign(sev) && benign(int(s.severity)):
+			continue
+		case (benign(sev) || benign(int(s.severity))) && (gap > t.pol.cfg.BenignWindow.Nanoseconds() || x.sharedWith(s.alertID) < 2):
+			continue
+		case min(sev, int(s.severity)) == weft.SeverityMedium.Rank() && gap > t.pol.cfg.MediumSeverityWindow.Nanoseconds():
+			continue
+		}
 		sdev := s.device
 		if sdev != 0 {
-			sdev = e.ids.Canonical(a.TenantID, sdev) // identities may have merged since
-		}
-		switch {
-		case benign(sev) && benign(s.severity):
-			continue
-		case (benign(sev) || benign(s.severity)) && (shared[s.alertID] < 2 || gap > t.pol.cfg.BenignWindow.Nanoseconds()):
-			continue
-		case min(sev, s.severity) == weft.SeverityMedium.Rank() && gap > t.pol.cfg.MediumSeverityWindow.Nanoseconds():
-			continue
+			sdev = t.ids.canonicalID(sdev) // identities may have merged since
 		}
 		inc := t.resolve(s.incident)
-		l := &link{incident: inc, ref: r, other: s.alertID, gap: time.Duration(gap), before: s.first <= first,
-			lateral: (r.typ == weft.EntityUser || r.typ == weft.EntityMailbox) && device != 0 && sdev != 0 && sdev != device}
-		ids := idsPerIncident[inc]
-		if ids == nil {
-			ids = map[IdentityID]bool{}
-			idsPerIncident[inc] = ids
+		l := link{incident: inc, ref: r, other: s.alertID, gap: time.Duration(gap), before: s.first <= first,
+			lateral: (r.typ == weft.EntityUser || r.typ == weft.EntityMailbox) && device != 0 && sdev != 0 && sdev != device,
+			shared:  1, lastRef: h.ref}
+		k := x.linkOf(inc)
+		if k < 0 {
+			x.addLink(l)
+			continue
 		}
-		ids[r.id] = true
-		if old := links[inc]; old == nil || betterLink(l, old) {
-			links[inc] = l
+		// The distinct identities shared with the incident: hits come in
+		// the order of refs, so a ref not counted last is new.
+		old := &x.links[k]
+		if old.lastRef != h.ref {
+			old.shared++
+			old.lastRef = h.ref
 		}
-	}
-	for inc, l := range links {
-		l.shared = len(idsPerIncident[inc])
+		if betterLink(&l, old) {
+			l.shared, l.lastRef = old.shared, old.lastRef
+			*old = l
+		}
 	}
 	// A repeat of one detector on one host joins its group's incident
 	// whatever the guards say (repeat.go).
 	if g != nil {
 		inc := t.resolve(g.incident)
 		gap := first - g.last
-		l := &link{incident: inc, other: g.alert, gap: time.Duration(max(gap, -gap)), before: g.last <= first, repeat: true, shared: 1}
+		l := link{incident: inc, other: g.alert, gap: time.Duration(max(gap, -gap)), before: g.last <= first, repeat: true, shared: 1}
 		if i := slices.IndexFunc(refs, func(r ref) bool { return r.id == rk.anchor }); i >= 0 {
 			l.ref = refs[i]
 		}
-		if old := links[inc]; old != nil {
-			l.shared = max(old.shared, 1)
+		if k := x.linkOf(inc); k >= 0 {
+			l.shared = max(x.links[k].shared, 1)
+			x.links[k] = l
+		} else {
+			x.addLink(l)
 		}
-		links[inc] = l
 	}
 
 	p := Placement{AlertID: a.ID}
-	var open []*link
-	for _, l := range links {
+	open := x.open[:0]
+	for k := range x.links {
+		l := &x.links[k]
 		if inc := t.incidents[l.incident]; inc != nil && inc.status == weft.IncidentStatusResolved {
 			p.Related = append(p.Related, l.incident)
 			continue
 		}
 		open = append(open, l)
 	}
+	x.open = open
 	slices.SortFunc(open, func(x, y *link) int {
 		if better(x, y) {
 			return -1
@@ -400,10 +494,11 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	p.Related = slices.Compact(p.Related)
 	p.Reasons, p.Explanation = reasons(best, a)
 	if best != nil {
-		p.LinkedAlert, p.LinkedEntity = best.other, string(best.ref.typ)+":"+best.ref.name
+		p.LinkedAlert, p.LinkedEntity = best.other, string(best.ref.typ)+":"+best.ref.name()
 	}
 	group = t.recordRepeat(rk, a.ID, first, p.IncidentID, t.pol.cfg.RepeatWindow)
-	e.record(t, a, refs, device, p.IncidentID, group, routine)
+	e.record(t, a, refs, ens, device, p.IncidentID, group, routine)
+	x.release()
 	return p
 }
 
@@ -416,7 +511,7 @@ func (e *Engine) Restore(a *weft.Alert, incidentID int64) {
 	t := e.tenant(a.TenantID)
 	refs, principals, device, account := e.resolve(t, a)
 	first := a.FirstActivityDateTime.UnixNano()
-	t.seen(refs, principals, first)
+	ens := t.seen(refs, principals, first, &e.scratch)
 	id := t.resolve(incidentID)
 	if t.incidents[id] == nil {
 		t.create(id)
@@ -426,9 +521,10 @@ func (e *Engine) Restore(a *weft.Alert, incidentID int64) {
 	if g := t.repeatOf(rk, first, t.pol.cfg.RepeatWindow); g != nil {
 		group = g.id
 	}
-	routine := e.routine(t, refs, a.Severity.Rank(), rk.detector, group, first)
+	routine := e.routine(t, refs, ens, a.Severity.Rank(), rk.detector, group, first)
 	group = t.recordRepeat(rk, a.ID, first, id, t.pol.cfg.RepeatWindow)
-	e.record(t, a, refs, device, id, group, routine)
+	e.record(t, a, refs, ens, device, id, group, routine)
+	e.scratch.release()
 }
 
 // benign reports whether a severity rank is informational or low. Unknown

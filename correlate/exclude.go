@@ -90,7 +90,16 @@ func parseExclusion(s string) (exclusion, error) {
 }
 
 // exclusions is a policy's parsed exclusions, by entity type.
-type exclusions map[weft.EntityType][]exclusion
+type exclusions map[weft.EntityType]*typeExclusions
+
+// typeExclusions is one entity type's exclusions, split so that the common
+// case costs a map lookup per name: a pattern without wildcards matches
+// exactly the string equal to it.
+type typeExclusions struct {
+	exact    map[string]bool // patterns without "*" or "?"
+	globs    []string        // patterns with them
+	prefixes []netip.Prefix  // for ip
+}
 
 func compileExclusions(list []string) (exclusions, error) {
 	xs := exclusions{}
@@ -100,48 +109,73 @@ func compileExclusions(list []string) (exclusions, error) {
 			return nil, err
 		}
 		for _, t := range x.types {
-			xs[t] = append(xs[t], x)
+			tx := xs[t]
+			if tx == nil {
+				tx = &typeExclusions{exact: map[string]bool{}}
+				xs[t] = tx
+			}
+			switch {
+			case x.prefix.IsValid():
+				tx.prefixes = append(tx.prefixes, x.prefix)
+			case strings.ContainsAny(x.pattern, "*?"):
+				tx.globs = append(tx.globs, x.pattern)
+			default:
+				tx.exact[x.pattern] = true
+			}
 		}
 	}
 	return xs, nil
 }
 
-// excluded reports whether the evidence matches one of the exclusions.
-func (xs exclusions) excluded(ev *weft.Evidence) bool {
-	list := xs[ev.EntityType]
-	if len(list) == 0 {
+// excluded reports whether the evidence, whose identifiers are ids
+// (ev.Identifiers()), matches one of the exclusions.
+func (xs exclusions) excluded(ev *weft.Evidence, ids []weft.Identifier) bool {
+	tx := xs[ev.EntityType]
+	if tx == nil {
 		return false
 	}
-	name := strings.ToLower(ev.Name())
-	var ids []weft.Identifier
-	for _, x := range list {
-		if x.prefix.IsValid() {
-			if ip, err := netip.ParseAddr(weft.NormalizeIP(ev.IPAddress)); err == nil && x.prefix.Contains(ip.Unmap()) {
-				return true
+	if len(tx.prefixes) > 0 {
+		if ip, err := netip.ParseAddr(weft.NormalizeIP(ev.IPAddress)); err == nil {
+			for _, p := range tx.prefixes {
+				if p.Contains(ip.Unmap()) {
+					return true
+				}
 			}
-			continue
 		}
-		if glob(x.pattern, name) {
+	}
+	if len(tx.exact) == 0 && len(tx.globs) == 0 {
+		return false
+	}
+	if tx.match(strings.ToLower(ev.Name())) {
+		return true
+	}
+	for _, id := range ids {
+		v := strings.ToLower(id.Value)
+		if tx.match(v) {
 			return true
 		}
-		if ids == nil {
-			ids = ev.Identifiers()
-		}
-		for _, id := range ids {
-			v := strings.ToLower(id.Value)
-			if glob(x.pattern, v) {
+		if ev.EntityType == weft.EntityUser || ev.EntityType == weft.EntityMailbox {
+			// The bare account name: "svc-*" matches CONTOSO\svc-sql
+			// and svc-sql@contoso.com alike.
+			if _, sam, ok := strings.Cut(v, `\`); ok && tx.match(sam) {
 				return true
 			}
-			if ev.EntityType == weft.EntityUser || ev.EntityType == weft.EntityMailbox {
-				// The bare account name: "svc-*" matches CONTOSO\svc-sql
-				// and svc-sql@contoso.com alike.
-				if _, sam, ok := strings.Cut(v, `\`); ok && glob(x.pattern, sam) {
-					return true
-				}
-				if local, _, ok := strings.Cut(v, "@"); ok && glob(x.pattern, local) {
-					return true
-				}
+			if local, _, ok := strings.Cut(v, "@"); ok && tx.match(local) {
+				return true
 			}
+		}
+	}
+	return false
+}
+
+// match reports whether s (lower case) matches one of the patterns.
+func (tx *typeExclusions) match(s string) bool {
+	if tx.exact[s] {
+		return true
+	}
+	for _, p := range tx.globs {
+		if glob(p, s) {
+			return true
 		}
 	}
 	return false

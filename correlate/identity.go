@@ -191,6 +191,11 @@ func ruleOf(k weft.IdentifierKind) kindRule {
 	return kindRule{class: classOther, rank: math.MaxUint8}
 }
 
+// weakKind is ruleOf(k).weak, without the map lookup.
+func weakKind(k weft.IdentifierKind) bool {
+	return k == weft.IDDeviceHost || k == weft.IDUserSam
+}
+
 // Identities resolves identifiers into identities, separately per tenant. The
 // zero value is not usable; call NewIdentities. It is not safe for concurrent
 // use: the engine gives each tenant's state one owner (design.md §11).
@@ -355,6 +360,24 @@ func (x *Identities) tenant(tenantID string) *tenantIdentities {
 	return t
 }
 
+// canonicalID is Identities.Canonical within the tenant.
+func (t *tenantIdentities) canonicalID(id IdentityID) IdentityID {
+	if id == 0 {
+		return 0
+	}
+	if id == Ambiguous {
+		return Ambiguous
+	}
+	if int(id) > len(t.nodes) {
+		return 0
+	}
+	r := t.canonical(uint32(id - 1))
+	if r == noNode {
+		return Ambiguous
+	}
+	return IdentityID(r + 1)
+}
+
 // noNode marks "no node": an ambiguous weak name, a missing link.
 const noNode = math.MaxUint32
 
@@ -386,7 +409,7 @@ type tenantIdentities struct {
 func (t *tenantIdentities) observe(ids []weft.Identifier, n *int) IdentityID {
 	first := uint32(noNode) // first strong node
 	for _, id := range ids {
-		if ruleOf(id.Kind).weak {
+		if weakKind(id.Kind) {
 			continue
 		}
 		i := t.node(id, n)
@@ -399,7 +422,7 @@ func (t *tenantIdentities) observe(ids []weft.Identifier, n *int) IdentityID {
 	if first != noNode {
 		r := t.find(first)
 		for _, id := range ids {
-			if ruleOf(id.Kind).weak {
+			if weakKind(id.Kind) {
 				t.attach(t.node(id, n), r)
 			}
 		}

@@ -431,3 +431,14 @@ func TestIdentities_UnknownKindIsStrongAndRepeatable(t *testing.T) {
 		t.Errorf("a union of an unknown kind was refused")
 	}
 }
+
+func TestWeakKindIsRuleOfWeak(t *testing.T) {
+	for k, r := range kindRules {
+		if weakKind(k) != r.weak {
+			t.Errorf("weakKind(%s) = %v, want %v", k, weakKind(k), r.weak)
+		}
+	}
+	if weakKind("some.newKind") {
+		t.Error("an unknown kind is weak")
+	}
+}

@@ -28,31 +28,43 @@ func (s span) union(o span) span {
 func (s span) overlaps(lo, hi int64) bool { return s.last >= lo && s.first <= hi }
 
 // seen records that the principals of an alert were seen with each of its
-// identities at time at (prevalence for the hub guard).
-func (t *tenantState) seen(refs []ref, principals []IdentityID, at int64) {
+// identities at time at (prevalence for the hub guard), and returns the index
+// entry of each ref, in x.ens.
+func (t *tenantState) seen(refs []ref, principals []IdentityID, at int64, x *scratch) []*entry {
+	ens := x.ens[:0]
 	for _, r := range refs {
 		en := t.entry(r)
+		ens = append(ens, en)
 		for _, p := range principals {
 			if p != r.id {
-				en.principals[p] = en.principals[p].union(span{at, at})
+				en.principals.add(p, span{at, at})
 			}
 		}
 	}
+	x.ens = ens
+	return ens
 }
 
 // record adds the alert to incident id and to the index of each of its
-// identities, and prunes the tenant's state now and then.
-func (e *Engine) record(t *tenantState, a *weft.Alert, refs []ref, device IdentityID, id, group int64, routine uint64) {
+// identities (ens, as seen returned them), and prunes the tenant's state now
+// and then.
+func (e *Engine) record(t *tenantState, a *weft.Alert, refs []ref, ens []*entry, device IdentityID, id, group int64, routine uint64) {
 	first, last := a.FirstActivityDateTime.UnixNano(), a.LastActivityDateTime.UnixNano()
 	t.incidents[id].size++
-	for i, r := range refs {
-		en := t.entry(r)
-		if len(en.sightings) >= maxSightings {
-			en.sightings = slices.Delete(en.sightings, 0, len(en.sightings)-maxSightings+1)
+	s := sighting{first: first, last: last, alertID: a.ID, incident: id, device: device,
+		severity: int8(a.Severity.Rank()), detector: detectorOf(a), group: group}
+	for i := range refs {
+		en := ens[i]
+		if n := len(en.sightings) - maxSightings + 1; n > 0 {
+			// Drop the oldest by reslicing rather than moving the rest
+			// down: append copies them once when the array is full.
+			clear(en.sightings[:n])
+			en.sightings = en.sightings[n:]
 		}
-		en.sightings = append(en.sightings, sighting{first: first, last: last, alertID: a.ID, incident: id, device: device,
-			severity: a.Severity.Rank(), detector: detectorOf(a), group: group, routine: routine&(1<<i) != 0})
+		s.routine = routine&(1<<i) != 0
+		en.sightings = append(en.sightings, s)
 	}
+	clear(ens) // the entries may be pruned now
 	t.watermark = max(t.watermark, last)
 	if t.placed++; t.placed >= pruneEvery {
 		t.prune(t.watermark - t.pol.cfg.maxWindow().Nanoseconds())
@@ -62,15 +74,22 @@ func (e *Engine) record(t *tenantState, a *weft.Alert, refs []ref, device Identi
 
 // resolve returns the alert's linkable identities (one per identity, the
 // strongest evidence for it first), its principals (devices, users,
-// mailboxes), its first device and its first account (user or mailbox).
+// mailboxes), its first device and its first account (user or mailbox). The
+// slices are the engine's scratch, valid until the next placement.
 func (e *Engine) resolve(t *tenantState, a *weft.Alert) (refs []ref, principals []IdentityID, device, account IdentityID) {
+	x := &e.scratch
+	refs, principals = x.refs[:0], x.principals[:0]
 	for i := range a.Evidence {
 		ev := &a.Evidence[i]
 		s := StrengthOf(ev.EntityType)
 		if s == 0 {
 			continue
 		}
-		id := e.ids.Observe(a.TenantID, ev) // canonical when returned
+		ids := ev.Identifiers()
+		if len(ids) == 0 {
+			continue
+		}
+		id := t.ids.observe(ids, &e.ids.n) // canonical when returned
 		if id == 0 || id == Ambiguous {
 			continue
 		}
@@ -86,19 +105,22 @@ func (e *Engine) resolve(t *tenantState, a *weft.Alert) (refs []ref, principals 
 			}
 			principals = append(principals, id)
 		}
-		if j := slices.IndexFunc(refs, func(r ref) bool { return r.id == id }); j >= 0 || t.pol.xs.excluded(ev) {
+		if slices.IndexFunc(refs, func(r ref) bool { return r.id == id }) >= 0 {
 			continue
 		}
-		r := ref{id: id, strength: s, typ: ev.EntityType, name: ev.Name()}
+		if t.pol.xs.excluded(ev, ids) {
+			continue
+		}
+		r := ref{id: id, strength: s, typ: ev.EntityType, ev: ev}
 		if ev.EntityType == weft.EntityIP {
-			if ip, err := netip.ParseAddr(weft.NormalizeIP(ev.IPAddress)); err == nil {
-				r.private = ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()
-			}
+			r.private = privateIP(ids[0].Value) // ids[0] is the address, normalized
 		}
 		refs = append(refs, r)
 	}
 	slices.Sort(principals)
-	return refs, slices.Compact(principals), device, account
+	principals = slices.Compact(principals)
+	x.refs, x.principals = refs, principals
+	return refs, principals, device, account
 }
 
 // linkable applies the strength rules and the hub guard to one identity of
@@ -119,13 +141,8 @@ func (t *tenantState) linkable(en *entry, r ref, first, last int64) bool {
 	}
 	// Count only as far as the limit: a hub has many principals, and
 	// counting them all for every alert would cost more than the rest.
-	n := 0
-	for _, seen := range en.principals {
-		if seen.overlaps(first-w, first) {
-			if n++; n > limit {
-				return false
-			}
-		}
+	if en.principals.countOver(first-w, first, limit) {
+		return false
 	}
 	alerts := 0
 	for i := len(en.sightings) - 1; i >= 0; i-- {
@@ -147,7 +164,7 @@ func (t *tenantState) linkable(en *entry, r ref, first, last int64) bool {
 // alert neither links through that principal nor lets later alerts link to
 // it through it. Indicators (files, addresses, URLs) are never routine: one
 // detector firing on one indicator across principals is a campaign.
-func (e *Engine) routine(t *tenantState, refs []ref, sev int, detector string, group, first int64) uint64 {
+func (e *Engine) routine(t *tenantState, refs []ref, ens []*entry, sev int, detector string, group, first int64) uint64 {
 	if sev >= weft.SeverityHigh.Rank() || t.pol.cfg.RepeatWindow <= 0 {
 		return 0 // without repeat groups there are no other bursts to tell routine by
 	}
@@ -156,10 +173,7 @@ func (e *Engine) routine(t *tenantState, refs []ref, sev int, detector string, g
 		if i >= 64 || !r.principal() {
 			continue
 		}
-		en := t.index[r.id]
-		if en == nil {
-			continue
-		}
+		en := ens[i]
 		lo := first - t.pol.cfg.window(r.strength).Nanoseconds()
 		for _, s := range en.sightings {
 			if s.group != group && s.detector == detector && s.first >= lo && s.first <= first {
@@ -179,7 +193,7 @@ func (r ref) principal() bool {
 func (t *tenantState) entry(r ref) *entry {
 	en := t.index[r.id]
 	if en == nil {
-		en = &entry{strength: r.strength, principals: map[IdentityID]span{}, private: r.private}
+		en = &entry{strength: r.strength, private: r.private}
 		t.index[r.id] = en
 	}
 	return en
@@ -194,12 +208,8 @@ func (t *tenantState) prune(cutoff int64) {
 	live := map[int64]bool{}
 	for id, en := range t.index {
 		en.sightings = slices.DeleteFunc(en.sightings, func(s sighting) bool { return s.last < cutoff })
-		for p, seen := range en.principals {
-			if seen.last < cutoff {
-				delete(en.principals, p)
-			}
-		}
-		if len(en.sightings) == 0 && len(en.principals) == 0 {
+		en.principals.prune(cutoff)
+		if len(en.sightings) == 0 && en.principals.len() == 0 {
 			delete(t.index, id)
 			continue
 		}
@@ -233,6 +243,13 @@ func (t *tenantState) prune(cutoff int64) {
 			delete(t.next, id)
 		}
 	}
+}
+
+// privateIP reports whether the normalized address s is private, loopback,
+// link-local or unspecified.
+func privateIP(s string) bool {
+	ip, err := netip.ParseAddr(s)
+	return err == nil && (ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified())
 }
 
 // maxSightings bounds what one identity remembers; an identity with more

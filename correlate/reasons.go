@@ -4,7 +4,6 @@ package correlate
 // placement.
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/weftxdr/weft"
@@ -16,7 +15,7 @@ func reasons(l *link, a *weft.Alert) ([]string, string) {
 	if l == nil {
 		return nil, "first alert of a new incident: it shares no linkable entity with a recent alert"
 	}
-	var rs []string
+	rs := make([]string, 0, 3) // at most three reasons
 	switch l.ref.typ {
 	case weft.EntityDevice, weft.EntityProcess:
 		rs = append(rs, "sameAsset")
@@ -37,12 +36,13 @@ func reasons(l *link, a *weft.Alert) ([]string, string) {
 		if l.before {
 			dir = "earlier"
 		}
-		when = fmt.Sprintf("%s %s", roundGap(l.gap), dir)
+		when = roundGap(l.gap).String() + " " + dir
 	}
-	if l.repeat && l.ref.name != "" {
-		return rs, fmt.Sprintf("repeats the detection of alert %s on %s %s, %s", l.other, typeWord(l.ref.typ), l.ref.name, when)
+	name := l.ref.name()
+	if l.repeat && name != "" {
+		return rs, "repeats the detection of alert " + l.other + " on " + typeWord(l.ref.typ) + " " + name + ", " + when
 	}
-	return rs, fmt.Sprintf("shares %s %s with alert %s, %s", typeWord(l.ref.typ), l.ref.name, l.other, when)
+	return rs, "shares " + typeWord(l.ref.typ) + " " + name + " with alert " + l.other + ", " + when
 }
 
 func roundGap(d time.Duration) time.Duration {

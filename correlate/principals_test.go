@@ -1,0 +1,68 @@
+package correlate
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestPrincipalSetActsAsAMap holds principalSet to the map it replaced: the
+// same principals, spans and hub counts through adds, merges and prunes,
+// on both sides of the switch from slice to map.
+func TestPrincipalSetActsAsAMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := 0; round < 200; round++ {
+		var got, other principalSet
+		want, wantOther := map[IdentityID]span{}, map[IdentityID]span{}
+		ids := 1 + rng.IntN(3*maxSmallPrincipals)
+		for step := 0; step < 300; step++ {
+			p := IdentityID(1 + rng.IntN(ids))
+			at := int64(rng.IntN(1000))
+			switch rng.IntN(10) {
+			case 0:
+				cutoff := int64(rng.IntN(1000))
+				got.prune(cutoff)
+				for q, s := range want {
+					if s.last < cutoff {
+						delete(want, q)
+					}
+				}
+			case 1:
+				other.add(p, span{at, at})
+				wantOther[p] = wantOther[p].union(span{at, at})
+			case 2:
+				got.merge(&other)
+				for q, s := range wantOther {
+					want[q] = s.union(want[q])
+				}
+			default:
+				got.add(p, span{at, at})
+				want[p] = want[p].union(span{at, at})
+			}
+			if got.len() != len(want) {
+				t.Fatalf("round %d step %d: len %d, want %d", round, step, got.len(), len(want))
+			}
+			lo, hi, limit := int64(rng.IntN(1000)), int64(rng.IntN(1000)), rng.IntN(2*maxSmallPrincipals)
+			n := 0
+			for _, s := range want {
+				if s.overlaps(lo, hi) {
+					n++
+				}
+			}
+			if got.countOver(lo, hi, limit) != (n > limit) {
+				t.Fatalf("round %d step %d: countOver(%d, %d, %d) = %v with %d in range", round, step, lo, hi, limit, !(n > limit), n)
+			}
+		}
+		seen := map[IdentityID]span{}
+		for _, x := range got.small {
+			seen[x.id] = x.seen
+		}
+		for p, s := range got.big {
+			seen[p] = s
+		}
+		for p, s := range want {
+			if seen[p] != s {
+				t.Fatalf("round %d: principal %d seen %v, want %v", round, p, seen[p], s)
+			}
+		}
+	}
+}
