@@ -246,4 +246,7 @@ type IncidentState struct {
 	// that the size cap holds after a restart even for alerts outside the
 	// windows.
 	AlertCount int
+	// Apart lists incidents an analyst split from this one or moved an
+	// alert between: the correlator never merges them with it.
+	Apart []int64
 }

@@ -206,6 +206,9 @@ func (e *Engine) SetIncident(tenantID string, s IncidentState) {
 	if s.AlertCount > 0 {
 		inc.size = s.AlertCount
 	}
+	for _, other := range s.Apart {
+		t.keepApart(inc.id, other)
+	}
 }
 
 func (e *Engine) tenant(id string) *tenantState {

@@ -66,7 +66,12 @@ func (e *Engine) record(t *tenantState, a *weft.Alert, refs []ref, ens []*entry,
 	}
 	clear(ens) // the entries may be pruned now
 	t.watermark = max(t.watermark, last)
-	if t.placed++; t.placed >= pruneEvery {
+	// Prune after pruneEvery placements or half the tenant's identities,
+	// whichever is more: a prune scans them all, so a large window (a
+	// restore of a busy day) would otherwise cost a full scan every few
+	// thousand alerts, and its total would grow with the square of the
+	// alerts in the window.
+	if t.placed++; t.placed >= max(pruneEvery, len(t.index)/2) {
 		t.prune(t.watermark - t.pol.cfg.maxWindow().Nanoseconds())
 		t.placed = 0
 	}

@@ -47,7 +47,7 @@ func (t *tenantState) blocked(a, b int64, maxAlerts int) bool {
 	case x.determination != weft.DeterminationUnknown && x.determination != "" &&
 		y.determination != weft.DeterminationUnknown && y.determination != "" && x.determination != y.determination:
 		return true
-	case x.apart[b] || y.apart[a]:
+	case t.isApart(x, b) || t.isApart(y, a):
 		return true
 	case x.size+y.size > maxAlerts:
 		return true
