@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -62,5 +65,43 @@ func TestPolicyFileWithTenants(t *testing.T) {
 	os.WriteFile(bad, []byte(`{"tenants": {"fabrikam": {"strongWindow": "a day"}}}`), 0o600)
 	if _, err := readPolicy(bad); err == nil || !strings.Contains(err.Error(), "bad.json: tenants: fabrikam: correlation policy: strongWindow") {
 		t.Fatalf("a bad tenant policy: %v", err)
+	}
+}
+
+// TestStoredPolicyThatNoLongerValidates: a stored policy the engine refuses
+// (written by another version, say) leaves the tenant on the default policy
+// and is logged at start-up, rather than failing it.
+func TestStoredPolicyThatNoLongerValidates(t *testing.T) {
+	dir := t.TempDir()
+	rs, err := startServer(serverConfig{Addr: "127.0.0.1:0", DataDir: dir, Synchronous: "normal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("PUT", rs.URL+"/api/v1/correlation/policy", strings.NewReader(`{"hubThreshold": 3}`))
+	req.Header.Set("Weft-Tenant", "contoso")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("PUT: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if err := rs.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(dir, dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE tenant_policies SET policy = '{"hubThreshold": -1}' WHERE tenant_id = 'contoso'`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	var logs bytes.Buffer
+	rs, err = startServer(serverConfig{Addr: "127.0.0.1:0", DataDir: dir, Synchronous: "normal", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatalf("a stored policy that no longer validates stopped the server: %v", err)
+	}
+	defer rs.Shutdown(context.Background())
+	if !strings.Contains(logs.String(), "stored correlation policy") || !strings.Contains(logs.String(), "contoso") {
+		t.Fatalf("not logged: %q", logs.String())
 	}
 }

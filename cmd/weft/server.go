@@ -96,6 +96,9 @@ func startServer(cfg serverConfig) (*runningServer, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, p := range store.PolicyProblems() {
+		cfg.Logger.Warn("a stored correlation policy was not applied; the tenant runs on its file or default policy", "err", p)
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		store.Close()
