@@ -32,7 +32,9 @@ import (
 // tenant, so that sharing one says nothing about two alerts: Windows and
 // Office binaries that attacks and administrators both run (their hashes are
 // the same everywhere), widely used public tools whose official builds every
-// intrusion downloads alike, and Microsoft 365's own cloud applications.
+// intrusion downloads alike, Windows' built-in service accounts (SYSTEM,
+// LOCAL SERVICE, NETWORK SERVICE) that run every process not run by a
+// person, and Microsoft 365's own cloud applications.
 // They are the default policy's Exclusions; a policy may drop or extend them.
 var DefaultExclusions = []string{
 	"file:cmd.exe", "file:powershell.exe", "file:pwsh.exe", "file:rundll32.exe", "file:regsvr32.exe",
@@ -43,6 +45,7 @@ var DefaultExclusions = []string{
 	"file:winword.exe", "file:excel.exe", "file:powerpnt.exe", "file:outlook.exe",
 	"file:psexec.exe", "file:psexec64.exe", "file:psexesvc.exe", "file:procdump.exe", "file:procdump64.exe",
 	"file:rclone.exe", "file:7z.exe", "file:anydesk.exe",
+	"user:nt authority\\*", "user:s-1-5-18", "user:s-1-5-19", "user:s-1-5-20", "user:system", "user:local service", "user:network service",
 	"cloudApplication:Microsoft Exchange Online", "cloudApplication:Microsoft SharePoint Online",
 	"cloudApplication:Microsoft OneDrive for Business", "cloudApplication:Office 365",
 	"cloudApplication:Microsoft Teams", "cloudApplication:Microsoft Azure*", "cloudApplication:Microsoft 365*",

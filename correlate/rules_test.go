@@ -135,6 +135,10 @@ func TestExclusions(t *testing.T) {
 		if !two(newEngine(t, nil), file("payload.exe", strings.Repeat("b", 64)), file("other-name.exe", strings.Repeat("b", 64))) {
 			t.Fatal("a payload's hash did not link")
 		}
+		system := weft.Evidence{EntityType: weft.EntityUser, UserAccount: &weft.UserAccount{AccountName: "SYSTEM", DomainName: "NT AUTHORITY", UserSid: "S-1-5-18"}}
+		if two(newEngine(t, nil), system, system) {
+			t.Fatal("NT AUTHORITY\\SYSTEM linked two devices under the default exclusions")
+		}
 	})
 	t.Run("OK_PatternsAndPrefixes", func(t *testing.T) {
 		e := newEngine(t, func(c *Config) {
