@@ -156,8 +156,12 @@ type tenantState struct {
 	next      map[int64]int64 // full incident → its continuation
 	repeats   map[repeatKey]*repeatGroup
 	nextGroup int64 // the id of the newest repeat group
-	watermark int64 // the latest event time placed (unix ns)
-	placed    int   // alerts placed since the last prune
+	// pruned is set by the first prune; liveAfterPrune is the number of
+	// identities the index held after the last one (NeedsRebuild).
+	pruned         bool
+	liveAfterPrune int
+	watermark      int64 // the latest event time placed (unix ns)
+	placed         int   // alerts placed since the last prune
 }
 
 // entry is what the engine remembers of one identity: the alerts that

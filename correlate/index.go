@@ -248,6 +248,7 @@ func (t *tenantState) prune(cutoff int64) {
 			delete(t.next, id)
 		}
 	}
+	t.pruned, t.liveAfterPrune = true, len(t.index)
 }
 
 // privateIP reports whether the normalized address s is private, loopback,

@@ -162,6 +162,12 @@ func (s *Store) StoreAlerts(ctx context.Context, alerts []*weft.Alert) ([]weft.S
 		return nil, fmt.Errorf("sqlite: store alerts: commit: %w", err)
 	}
 	s.corrStale = false
+	// A Correlator whose state has outgrown its windows (identifier tables
+	// keep every alias ever seen) is rebuilt from the store before the next
+	// batch, which frees what the windows no longer need.
+	if nr, ok := s.corr.(interface{ NeedsRebuild() bool }); ok && nr.NeedsRebuild() {
+		s.corrStale = true
+	}
 	s.countsDay = w.prunedDay
 	w.entities.commit()
 	s.ckpt.committed()
