@@ -7,8 +7,10 @@ package correlate
 // The engine never moves a single alert on its own: it only merges whole
 // incidents, and a merge of two incidents an analyst kept apart is blocked
 // like a merge of two differently assigned ones (the alert joins the best
-// candidate and the other becomes related). The store records what the
-// analyst did and hands it back at start-up through IncidentState.Apart.
+// candidate and the other becomes related). The store is to record what
+// the analyst did and hand it back at start-up through IncidentState.Apart;
+// that, and the manage API that calls KeepApart and MoveAlert, are not
+// built yet (issue 5).
 
 // KeepApart records that an analyst separated incidents a and b (split one
 // from the other, or undid a merge): the engine never merges them, nor the

@@ -11,8 +11,10 @@ package correlate
 // compact it by itself — which aliases still matter depends on the alerts
 // and assets the store holds — so it says when it has outgrown its windows
 // (NeedsRebuild) and the store rebuilds it (Reset, then Restore of the
-// alerts within the windows and the assets), which is exact: a rebuilt
-// engine decides as an uninterrupted one would (TestRestartMakesTheSameDecisions).
+// alerts within the windows and the assets), as at start-up: a rebuilt
+// engine decides as an uninterrupted one would, except through aliases
+// learnt only from alerts older than the windows, which it no longer knows
+// (docs/correlation.md §6). The thresholds keep such rebuilds rare.
 
 // rebuildMinIdentifiers and rebuildFactor decide when a tenant's identifier
 // table has outgrown its windows: more than rebuildMinIdentifiers

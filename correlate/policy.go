@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
@@ -45,10 +46,16 @@ func parseOnto(base Config, data []byte) (Config, error) {
 	cfg := base
 	cfg.Exclusions = slices.Clone(base.Exclusions)
 	var f policyFile
+	if t := bytes.TrimLeft(data, " \t\r\n\ufeff"); len(t) == 0 || t[0] != '{' {
+		return cfg, weft.Errorf(weft.EINVALID, "correlation policy: want a JSON object such as {\"hubThreshold\": 12}")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		return cfg, weft.Errorf(weft.EINVALID, "correlation policy: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return cfg, weft.Errorf(weft.EINVALID, "correlation policy: unexpected data after the policy object (at byte %d)", dec.InputOffset())
 	}
 	for _, d := range []struct {
 		name string

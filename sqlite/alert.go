@@ -520,8 +520,24 @@ func (w *batchWriter) storedEntityIDs(tenant string, seq int64) ([]int64, error)
 		return nil, fmt.Errorf("read stored evidence: %w", err)
 	}
 	ids := []int64{}
+	keys := []string{}
 	for _, r := range alertEntities(&stored) {
-		id, ok, err := w.entities.find(w.stmts, tenant, r.Key)
+		keys = append(keys, r.Key)
+	}
+	// Registry keys and values were identified by their path alone before
+	// the device became part of their identity (identity.go, onDevice):
+	// alerts stored then have rows under the path-only key.
+	for i := range stored.Evidence {
+		ev := stored.Evidence[i]
+		if (ev.EntityType == weft.EntityRegistryKey || ev.EntityType == weft.EntityRegistryValue) && ev.MdeDeviceID != "" {
+			ev.MdeDeviceID = ""
+			if k := ev.Key(); k != "" {
+				keys = append(keys, k)
+			}
+		}
+	}
+	for _, k := range keys {
+		id, ok, err := w.entities.find(w.stmts, tenant, k)
 		if err != nil {
 			return nil, err
 		}

@@ -59,10 +59,12 @@ func (s *Store) tenantPolicy(ctx context.Context, pa PolicyApplier, tenantID str
 	var updated int64
 	err := s.read.QueryRowContext(ctx, `SELECT updated FROM tenant_policies WHERE tenant_id = ?`, tenantID).Scan(&updated)
 	switch {
-	case err == nil:
+	case err == nil && s.ownPolicy[tenantID]:
 		t := time.Unix(0, updated).UTC()
 		p.Source, p.UpdatedAt = weft.PolicyAPI, &t
-	case errors.Is(err, sql.ErrNoRows):
+	case err == nil || errors.Is(err, sql.ErrNoRows):
+		// No stored policy, or one the engine refused when it was loaded
+		// (PolicyProblems): the file's or the default applies.
 		if _, ok := s.filePolicies[tenantID]; ok {
 			p.Source = weft.PolicyFile
 		}
@@ -74,9 +76,8 @@ func (s *Store) tenantPolicy(ctx context.Context, pa PolicyApplier, tenantID str
 
 // SetTenantPolicy validates a tenant's policy, stores it and applies it from
 // the tenant's next alert. The tenant is created if it does not exist yet,
-// as ingest does. A policy whose windows reach further back than the
-// Correlator remembers is applied to what is stored: the Correlator is
-// rebuilt before the next batch.
+// as ingest does. The Correlator is rebuilt from the store before the next
+// batch, so that windows longer than before reach the stored past too.
 func (s *Store) SetTenantPolicy(ctx context.Context, tenantID string, policy []byte) (*weft.TenantPolicy, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
@@ -96,36 +97,36 @@ func (s *Store) SetTenantPolicy(ctx context.Context, tenantID string, policy []b
 		return nil, fmt.Errorf("sqlite: set tenant policy: %w", err)
 	}
 	defer s.unlockWriter()
-	before := s.corr.Window()
+	// Write first, apply (which validates) inside the transaction, commit
+	// last: an invalid policy rolls back with the engine unchanged, and a
+	// failed commit leaves the engine to be rebuilt from what is stored.
+	now := s.now()
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: set tenant policy: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO tenants (tenant_id, display_name, disabled, created)
+		VALUES (?1, ?1, 0, ?2) ON CONFLICT (tenant_id) DO NOTHING`, tenantID, nanos(now)); err != nil {
+		return nil, fmt.Errorf("sqlite: set tenant policy: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO tenant_policies (tenant_id, policy, updated) VALUES (?, ?, ?)
+		ON CONFLICT (tenant_id) DO UPDATE SET policy = excluded.policy, updated = excluded.updated`,
+		tenantID, string(policy), nanos(now)); err != nil {
+		return nil, fmt.Errorf("sqlite: set tenant policy: %w", err)
+	}
 	if err := pa.ApplyPolicy(tenantID, policy); err != nil {
 		return nil, err // EINVALID, naming the setting; nothing changed
 	}
-	now := s.now()
-	err = func() error {
-		tx, err := s.write.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tenants (tenant_id, display_name, disabled, created)
-			VALUES (?1, ?1, 0, ?2) ON CONFLICT (tenant_id) DO NOTHING`, tenantID, nanos(now)); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tenant_policies (tenant_id, policy, updated) VALUES (?, ?, ?)
-			ON CONFLICT (tenant_id) DO UPDATE SET policy = excluded.policy, updated = excluded.updated`,
-			tenantID, string(policy), nanos(now)); err != nil {
-			return err
-		}
-		return tx.Commit()
-	}()
-	if err != nil {
-		s.restorePolicy(ctx, pa, tenantID)
+	if err := tx.Commit(); err != nil {
+		s.corrStale = true // the rebuild applies what is stored
+		s.restorePolicy(context.WithoutCancel(ctx), pa, tenantID)
 		return nil, fmt.Errorf("sqlite: set tenant policy: %w", err)
 	}
 	s.ownPolicy[tenantID] = true
-	if s.corr.Window() > before {
-		s.corrStale = true
-	}
+	// The tenant's windows may now reach further back than the engine
+	// kept for it: rebuild it from the store before the next batch.
+	s.corrStale = true
 	return s.tenantPolicy(ctx, pa, tenantID)
 }
 
@@ -151,14 +152,11 @@ func (s *Store) DeleteTenantPolicy(ctx context.Context, tenantID string) (*weft.
 	if _, err := s.write.ExecContext(ctx, `DELETE FROM tenant_policies WHERE tenant_id = ?`, tenantID); err != nil {
 		return nil, fmt.Errorf("sqlite: delete tenant policy: %w", err)
 	}
-	before := s.corr.Window()
 	if err := pa.ApplyPolicy(tenantID, s.filePolicies[tenantID]); err != nil {
 		return nil, fmt.Errorf("sqlite: delete tenant policy: the file's policy: %w", err)
 	}
 	delete(s.ownPolicy, tenantID)
-	if s.corr.Window() > before {
-		s.corrStale = true
-	}
+	s.corrStale = true // as in SetTenantPolicy: the windows may have grown
 	return s.tenantPolicy(ctx, pa, tenantID)
 }
 
@@ -218,16 +216,17 @@ func (s *Store) loadPolicies(ctx context.Context) ([]error, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: load tenant policies: %w", err)
 	}
+	own := map[string]bool{}
 	for id, ok := range stored {
 		if !ok {
 			if err := pa.ApplyPolicy(id, nil); err != nil {
 				return nil, fmt.Errorf("sqlite: tenant %q: back to the default policy: %w", id, err)
 			}
-			delete(s.ownPolicy, id)
-		} else {
-			s.ownPolicy[id] = true
+			continue
 		}
+		own[id] = true
 	}
+	s.ownPolicy = own
 	return problems, nil
 }
 
