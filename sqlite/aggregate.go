@@ -89,8 +89,9 @@ func (w *batchWriter) writeAggregates(tenantID string, id int64, g *incidentAggr
 // joinedAlert is an alert that a batch placed in an incident that existed
 // before it (see batchWriter.joined).
 type joinedAlert struct {
-	e   *encodedAlert
-	seq int64
+	e      *encodedAlert
+	seq    int64
+	stored *weft.Alert // the alert as it will be read back (storedForm), for the alert cache
 }
 
 // addJoined updates the aggregates of an incident that only gained alerts in

@@ -2,7 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -86,7 +89,21 @@ func TestIncidentAggregates(t *testing.T) {
 			describe := openAggregates(t, Options{Describe: func(DescribeInput) (string, *int, []weft.PriorityFactor) {
 				return "", nil, nil // leaves the name, no score: as without Describe
 			}}, false)
-			for _, s := range []*Store{incremental, full, describe} {
+			// What Describe is given must not depend on the alert cache:
+			// the name records a digest of every field of every alert.
+			digest := func(in DescribeInput) (string, *int, []weft.PriorityFactor) {
+				b, err := json.Marshal(in.Alerts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum := sha256.Sum256(b)
+				n := len(in.Alerts)
+				return hex.EncodeToString(sum[:8]), &n, nil
+			}
+			cached := openAggregates(t, Options{Describe: digest}, false)
+			uncached := openAggregates(t, Options{Describe: digest}, false)
+			uncached.cache = newAlertCache(0)
+			for _, s := range []*Store{incremental, full, describe, cached, uncached} {
 				for i, b := range batches {
 					if _, err := s.StoreAlerts(context.Background(), b); err != nil {
 						t.Fatalf("batch %d: %v", i, err)
@@ -100,6 +117,13 @@ func TestIncidentAggregates(t *testing.T) {
 			if got := dumpIncidents(t, describe); !reflect.DeepEqual(got, want) {
 				t.Errorf("with Describe: got incidents\n%v\nwant\n%v", got, want)
 			}
+			if got, want := dumpIncidents(t, cached), dumpIncidents(t, uncached); !reflect.DeepEqual(got, want) {
+				t.Errorf("with the alert cache: got incidents\n%v\nwant\n%v", got, want)
+			}
+			if cached.cache.hits == 0 {
+				t.Error("the alert cache was never used")
+			}
+			t.Logf("%d alert cache hits", cached.cache.hits)
 			if name == "InOrder" && incremental.incremental == 0 {
 				t.Error("got no incremental update, want some")
 			}

@@ -147,6 +147,7 @@ func (s *Store) StoreAlerts(ctx context.Context, alerts []*weft.Alert) ([]weft.S
 		w.corr, w.describe, w.assets, w.corrStale = s.corr, s.describe, s.assets, &s.corrStale
 		w.changed, w.refresh, w.redirect = map[int64]string{}, map[int64]bool{}, map[int64]int64{}
 		w.joined, w.full = map[int64][]joinedAlert{}, map[int64]bool{}
+		w.cache, w.cacheStage = s.cache, map[cacheKey][]*weft.Alert{}
 		w.noIncremental, w.incremental = s.noIncremental, &s.incremental
 	}
 	w.entities.init(&s.entities)
@@ -160,6 +161,9 @@ func (s *Store) StoreAlerts(ctx context.Context, alerts []*weft.Alert) ([]weft.S
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("sqlite: store alerts: commit: %w", err)
+	}
+	for k, alerts := range w.cacheStage { // committed: the cache may follow (alertcache.go)
+		s.cache.put(k, alerts)
 	}
 	s.corrStale = false
 	// A Correlator whose state has outgrown its windows (identifier tables
@@ -227,14 +231,18 @@ type batchWriter struct {
 	// batch merged into another. corrStale is the Store's: place sets it
 	// before it consults the Correlator, and only a commit clears it.
 	// noIncremental and incremental are the Store's.
-	tx            *sql.Tx
-	corr          weft.Correlator
-	describe      func(DescribeInput) (string, *int, []weft.PriorityFactor)
-	assets        assetIndex
-	corrStale     *bool
-	changed       map[int64]string
-	refresh       map[int64]bool
-	joined        map[int64][]joinedAlert
+	tx        *sql.Tx
+	corr      weft.Correlator
+	describe  func(DescribeInput) (string, *int, []weft.PriorityFactor)
+	assets    assetIndex
+	corrStale *bool
+	changed   map[int64]string
+	refresh   map[int64]bool
+	joined    map[int64][]joinedAlert
+	// cache is the store's alert cache; cacheStage what this batch will
+	// put in it (nil: drop) once committed.
+	cache         *alertCache
+	cacheStage    map[cacheKey][]*weft.Alert
 	full          map[int64]bool
 	redirect      map[int64]int64
 	noIncremental bool

@@ -63,7 +63,8 @@ func (w *batchWriter) place(e *encodedAlert, key string) error {
 			return err
 		}
 		w.refresh[incident] = true
-		w.joined[incident] = append(w.joined[incident], joinedAlert{e: e, seq: seq})
+		w.joined[incident] = append(w.joined[incident], joinedAlert{e: e, seq: seq,
+			stored: storedForm(a, incident, p.Reasons, p.Explanation)})
 	}
 	w.changed[incident] = a.TenantID
 
@@ -146,6 +147,7 @@ func (w *batchWriter) merge(tenant string, m, target int64, explanation string) 
 	delete(w.changed, m)
 	delete(w.refresh, m)
 	delete(w.joined, m)
+	w.cacheStage[cacheKey{tenant, m}] = nil // merged away: its entry is dropped after the commit
 	w.changed[target], w.refresh[target], w.full[target] = tenant, true, true
 	for _, old := range w.known {
 		if old.incidentID == m {
@@ -226,23 +228,29 @@ func (w *batchWriter) finishPlacements() error {
 // refreshIncident does) when refresh is set. It reads the incident's alerts
 // once for both.
 func (w *batchWriter) describeIncident(tenant string, id int64, refresh bool) error {
-	rows, err := w.stmts.incidentAlertsFull.QueryContext(bg, tenant, id)
-	if err != nil {
-		return fmt.Errorf("read alerts of incident %d: %w", id, err)
-	}
-	defer rows.Close()
+	k := cacheKey{tenant, id}
 	var alerts []*weft.Alert
-	for rows.Next() {
-		a, err := scanAlert(rows, false)
+	if cached, ok := w.cache.get(k); ok && !w.full[id] {
+		alerts = withJoined(cached, w.joined[id])
+	} else {
+		rows, err := w.stmts.incidentAlertsFull.QueryContext(bg, tenant, id)
 		if err != nil {
 			return fmt.Errorf("read alerts of incident %d: %w", id, err)
 		}
-		alerts = append(alerts, a)
+		defer rows.Close()
+		for rows.Next() {
+			a, err := scanAlert(rows, false)
+			if err != nil {
+				return fmt.Errorf("read alerts of incident %d: %w", id, err)
+			}
+			alerts = append(alerts, a)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read alerts of incident %d: %w", id, err)
+		}
+		rows.Close()
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read alerts of incident %d: %w", id, err)
-	}
-	rows.Close()
+	w.cacheStage[k] = alerts
 	if refresh {
 		var name string
 		var locked bool
@@ -293,6 +301,7 @@ func (w *batchWriter) describeIncident(tenant string, id int64, refresh bool) er
 // them), so restoring them with their incident id is exact.
 func (s *Store) rebuild(ctx context.Context) error {
 	s.corr.Reset()
+	s.cache.clear()
 	// Policies first: they decide the window, and another process may
 	// have changed them.
 	problems, err := s.loadPolicies(ctx)

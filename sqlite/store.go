@@ -133,6 +133,9 @@ type Store struct {
 	filePolicies   map[string][]byte
 	policyProblems []error
 	ownPolicy      map[string]bool // tenants with a stored policy applied
+	// cache holds decoded alerts of recently described incidents
+	// (alertcache.go); guarded by the write lock.
+	cache *alertCache
 	// noIncremental makes every batch recompute the aggregates of the
 	// incidents it changed from all their alerts rather than with
 	// addJoined; tests set it to compare the two, and read incremental,
@@ -198,7 +201,8 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 
 	s := &Store{path: abs, now: opts.Now, writer: make(chan struct{}, 1),
-		corr: opts.Correlator, describe: opts.Describe, filePolicies: opts.TenantPolicies, ownPolicy: map[string]bool{}, assets: assetIndex{}}
+		corr: opts.Correlator, describe: opts.Describe, filePolicies: opts.TenantPolicies, ownPolicy: map[string]bool{}, assets: assetIndex{},
+		cache: newAlertCache(defaultAlertCacheAlerts)}
 	if s.now == nil {
 		s.now = time.Now
 	}
