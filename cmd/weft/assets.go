@@ -186,31 +186,9 @@ func postAssets(ctx context.Context, base, tenant string, records []assetRecord,
 		body.Write(v)
 		body.WriteByte('\n')
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, &body)
+	raw, err := sendBatch(ctx, http.MethodPut, u, "application/x-ndjson", tenant, &body, records[0].line)
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	if tenant != "" {
-		req.Header.Set(wefthttp.TenantHeader, tenant)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("reading the answer: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-			return fmt.Errorf("server refused the batch starting at line %d: %s (%s)", records[0].line, e.Error.Message, resp.Status)
-		}
-		return fmt.Errorf("server refused the batch starting at line %d: %s", records[0].line, resp.Status)
 	}
 	var a assetsAnswer
 	if err := json.Unmarshal(raw, &a, json.MatchCaseInsensitiveNames(true)); err != nil {

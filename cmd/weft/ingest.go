@@ -196,34 +196,13 @@ func postChunk(ctx context.Context, base, tenant string, format ingest.Format, c
 	if format != ingest.FormatAuto {
 		u += "?format=" + url.QueryEscape(string(format))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(chunk))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
+	ct := "application/json"
 	if ndjson {
-		req.Header.Set("Content-Type", "application/x-ndjson")
+		ct = "application/x-ndjson"
 	}
-	if tenant != "" {
-		req.Header.Set(wefthttp.TenantHeader, tenant)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	raw, err := sendBatch(ctx, http.MethodPost, u, ct, tenant, bytes.NewReader(chunk), firstLine)
 	if err != nil {
 		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("reading the answer: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-			return fmt.Errorf("server refused the batch starting at line %d: %s (%s)", firstLine, e.Error.Message, resp.Status)
-		}
-		return fmt.Errorf("server refused the batch starting at line %d: %s", firstLine, resp.Status)
 	}
 	var a ingestAnswer
 	if err := json.Unmarshal(raw, &a, json.MatchCaseInsensitiveNames(true)); err != nil {
@@ -311,4 +290,40 @@ func (s *ingestSummary) add(o weft.StoreOutcome) {
 	case weft.OutcomeStale:
 		s.Stale++
 	}
+}
+
+// sendBatch sends one batch of records to the server and returns its
+// answer; a refused batch is an error naming the batch's first line in the
+// file and the server's message.
+func sendBatch(ctx context.Context, method, u, contentType, tenant string, body io.Reader, firstLine int) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	if tenant != "" {
+		req.Header.Set(wefthttp.TenantHeader, tenant)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
+			return nil, fmt.Errorf("server refused the batch starting at line %d: %s (%s)", firstLine, e.Error.Message, resp.Status)
+		}
+		return nil, fmt.Errorf("server refused the batch starting at line %d: %s", firstLine, resp.Status)
+	}
+	return raw, nil
 }

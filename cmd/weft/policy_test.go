@@ -105,3 +105,17 @@ func TestStoredPolicyThatNoLongerValidates(t *testing.T) {
 		t.Fatalf("not logged: %q", logs.String())
 	}
 }
+
+// TestSendBatchNamesTheServersReason: a refused batch is reported with its
+// first line and the server's own message.
+func TestSendBatchNamesTheServersReason(t *testing.T) {
+	rs, err := startServer(serverConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Synchronous: "normal", MaxBodyBytes: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Shutdown(context.Background())
+	_, err = sendBatch(context.Background(), "POST", rs.URL+"/api/v1/alerts", "application/json", "", strings.NewReader(strings.Repeat(" ", 200)+"[]"), 7)
+	if err == nil || !strings.Contains(err.Error(), "line 7") || !strings.Contains(err.Error(), "limit") {
+		t.Fatalf("got %v; want the batch's line and the server's message", err)
+	}
+}
