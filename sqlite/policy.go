@@ -35,6 +35,13 @@ func (s *Store) policies() (PolicyApplier, error) {
 // TenantPolicy returns the policy the Correlator applies to a tenant and
 // where it comes from.
 func (s *Store) TenantPolicy(ctx context.Context, tenantID string) (*weft.TenantPolicy, error) {
+	return s.policyOp(ctx, tenantID, "tenant policy", s.tenantPolicy)
+}
+
+// policyOp runs op on tenantID's policy under the write lock, which guards
+// the Correlator.
+func (s *Store) policyOp(ctx context.Context, tenantID, what string,
+	op func(ctx context.Context, pa PolicyApplier, tenantID string) (*weft.TenantPolicy, error)) (*weft.TenantPolicy, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
@@ -46,12 +53,11 @@ func (s *Store) TenantPolicy(ctx context.Context, tenantID string) (*weft.Tenant
 	if err := validTenantID(tenantID); err != nil {
 		return nil, err
 	}
-	// The Correlator is guarded by the write lock.
 	if err := s.lockWriter(ctx); err != nil {
-		return nil, fmt.Errorf("sqlite: tenant policy: %w", err)
+		return nil, fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	defer s.unlockWriter()
-	return s.tenantPolicy(ctx, pa, tenantID)
+	return op(ctx, pa, tenantID)
 }
 
 func (s *Store) tenantPolicy(ctx context.Context, pa PolicyApplier, tenantID string) (*weft.TenantPolicy, error) {
@@ -79,24 +85,15 @@ func (s *Store) tenantPolicy(ctx context.Context, pa PolicyApplier, tenantID str
 // as ingest does. The Correlator is rebuilt from the store before the next
 // batch, so that windows longer than before reach the stored past too.
 func (s *Store) SetTenantPolicy(ctx context.Context, tenantID string, policy []byte) (*weft.TenantPolicy, error) {
-	if err := s.enter(); err != nil {
-		return nil, err
-	}
-	defer s.leave()
-	pa, err := s.policies()
-	if err != nil {
-		return nil, err
-	}
-	if err := validTenantID(tenantID); err != nil {
-		return nil, err
-	}
 	if policy == nil {
 		policy = []byte{}
 	}
-	if err := s.lockWriter(ctx); err != nil {
-		return nil, fmt.Errorf("sqlite: set tenant policy: %w", err)
-	}
-	defer s.unlockWriter()
+	return s.policyOp(ctx, tenantID, "set tenant policy", func(ctx context.Context, pa PolicyApplier, tenantID string) (*weft.TenantPolicy, error) {
+		return s.setTenantPolicy(ctx, pa, tenantID, policy)
+	})
+}
+
+func (s *Store) setTenantPolicy(ctx context.Context, pa PolicyApplier, tenantID string, policy []byte) (*weft.TenantPolicy, error) {
 	// Write first, apply (which validates) inside the transaction, commit
 	// last: an invalid policy rolls back with the engine unchanged, and a
 	// failed commit leaves the engine to be rebuilt from what is stored.
@@ -134,21 +131,10 @@ func (s *Store) SetTenantPolicy(ctx context.Context, tenantID string, policy []b
 // back to its policy from the configuration file (Options.TenantPolicies),
 // or the default.
 func (s *Store) DeleteTenantPolicy(ctx context.Context, tenantID string) (*weft.TenantPolicy, error) {
-	if err := s.enter(); err != nil {
-		return nil, err
-	}
-	defer s.leave()
-	pa, err := s.policies()
-	if err != nil {
-		return nil, err
-	}
-	if err := validTenantID(tenantID); err != nil {
-		return nil, err
-	}
-	if err := s.lockWriter(ctx); err != nil {
-		return nil, fmt.Errorf("sqlite: delete tenant policy: %w", err)
-	}
-	defer s.unlockWriter()
+	return s.policyOp(ctx, tenantID, "delete tenant policy", s.deleteTenantPolicy)
+}
+
+func (s *Store) deleteTenantPolicy(ctx context.Context, pa PolicyApplier, tenantID string) (*weft.TenantPolicy, error) {
 	if _, err := s.write.ExecContext(ctx, `DELETE FROM tenant_policies WHERE tenant_id = ?`, tenantID); err != nil {
 		return nil, fmt.Errorf("sqlite: delete tenant policy: %w", err)
 	}
