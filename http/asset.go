@@ -70,18 +70,9 @@ func (s *Server) handlePutAssets(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if r.ContentLength > s.opts.MaxBodyBytes {
-		s.writeError(w, r, weft.Errorf(weft.ETOOLARGE, "request body is %d bytes; the limit is %d bytes (send smaller batches)", r.ContentLength, s.opts.MaxBodyBytes))
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	body, err := readBody(w, r, s.opts.MaxBodyBytes, s.bodyLimit())
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			s.writeError(w, r, weft.Errorf(weft.ETOOLARGE, "request body is larger than the limit of %d bytes (send smaller batches)", s.opts.MaxBodyBytes))
-			return
-		}
-		s.writeError(w, r, weft.Errorf(weft.EINVALID, "reading the request body: %v", err))
+		s.writeError(w, r, err)
 		return
 	}
 	records, err := splitRecords(body, ndjson)

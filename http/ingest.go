@@ -1,8 +1,6 @@
 package http
 
 import (
-	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -65,20 +63,12 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if r.ContentLength > s.opts.MaxBodyBytes {
-		s.metrics.rejectBody("body_too_large")
-		s.writeError(w, r, weft.Errorf(weft.ETOOLARGE, "request body is %d bytes; the limit is %d bytes (send smaller batches)", r.ContentLength, s.opts.MaxBodyBytes))
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	body, err := readBody(w, r, s.opts.MaxBodyBytes, s.bodyLimit())
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		if weft.ErrorCode(err) == weft.ETOOLARGE {
 			s.metrics.rejectBody("body_too_large")
-			s.writeError(w, r, weft.Errorf(weft.ETOOLARGE, "request body is larger than the limit of %d bytes (send smaller batches)", s.opts.MaxBodyBytes))
-			return
 		}
-		s.writeError(w, r, weft.Errorf(weft.EINVALID, "reading the request body: %v", err))
+		s.writeError(w, r, err)
 		return
 	}
 

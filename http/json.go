@@ -1,10 +1,14 @@
 package http
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+	"github.com/weftxdr/weft"
 )
 
 // writeJSON sends v as JSON with the given status. Strings are escaped for
@@ -20,3 +24,26 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 var jsonOptions = []json.Options{json.DefaultOptionsV2(), jsontext.EscapeForHTML(true)}
+
+// readBody reads a request body of at most limit bytes. A body declared or
+// found larger is an ETOOLARGE error that says tooLarge; any other failure
+// to read it is EINVALID.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, tooLarge string) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, weft.Errorf(weft.ETOOLARGE, "request body is %d bytes; %s", r.ContentLength, tooLarge)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, weft.Errorf(weft.ETOOLARGE, "request body is larger than allowed; %s", tooLarge)
+		}
+		return nil, weft.Errorf(weft.EINVALID, "reading the request body: %v", err)
+	}
+	return body, nil
+}
+
+// bodyLimit says what the ingest body limit is, for readBody's errors.
+func (s *Server) bodyLimit() string {
+	return fmt.Sprintf("the limit is %d bytes (send smaller batches)", s.opts.MaxBodyBytes)
+}

@@ -1,8 +1,7 @@
 package http
 
 import (
-	"errors"
-	"io"
+	"fmt"
 	"mime"
 	"net/http"
 
@@ -53,14 +52,9 @@ func (s *Server) handlePutPolicy(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPolicyBytes))
+	body, err := readBody(w, r, maxPolicyBytes, fmt.Sprintf("a correlation policy is at most %d bytes", maxPolicyBytes))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			s.writeError(w, r, weft.Errorf(weft.ETOOLARGE, "a correlation policy is at most %d bytes", maxPolicyBytes))
-			return
-		}
-		s.writeError(w, r, weft.Errorf(weft.EINVALID, "reading the request body: %v", err))
+		s.writeError(w, r, err)
 		return
 	}
 	p, err := ps.SetTenantPolicy(r.Context(), tenantOf(r), body)
