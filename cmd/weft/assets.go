@@ -8,12 +8,15 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/weftxdr/weft"
 	wefthttp "github.com/weftxdr/weft/http"
+	"github.com/weftxdr/weft/sqlite"
 )
 
 const assetsHelp = `
@@ -210,11 +213,14 @@ func postAssets(ctx context.Context, base, tenant string, records []assetRecord,
 // storeAssets decodes records and stores them into the data directory's
 // store in transactions of n assets.
 func storeAssets(ctx context.Context, dir, tenant string, records []assetRecord, n int, sum *assetsSummary, stderr io.Writer) error {
-	policy, err := readPolicy("")
-	if err != nil {
-		return err
+	// No correlation engine: this process stores assets and exits, and the
+	// engine would only be rebuilt from every alert in its window at Open
+	// to be thrown away. A server on the same directory sees the commit and
+	// rebuilds its own engine with the new assets before its next batch.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
 	}
-	store, err := openStore(dir, "full", policy)
+	store, err := sqlite.Open(filepath.Join(dir, dbFile), sqlite.Options{Synchronous: "full"})
 	if err != nil {
 		return err
 	}
