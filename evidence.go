@@ -153,6 +153,14 @@ type Evidence struct {
 	// Properties keeps the source's properties that weft does not map, as a
 	// JSON object: all of them for generic evidence.
 	Properties json.RawMessage `json:"properties,omitempty"`
+
+	// ids, hashes and name hold Identifiers, IdentifierHashes and Name
+	// once Identify has computed them; identified says it has (evidence
+	// without identifiers has none to hold).
+	ids        []Identifier
+	hashes     []uint64
+	name       string
+	identified bool
 }
 
 // UserAccount is the Graph userAccount: the names one account goes by.

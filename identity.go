@@ -1,6 +1,7 @@
 package weft
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -56,6 +57,15 @@ type Identifier struct {
 // key.
 func (id Identifier) String() string { return string(id.Kind) + ":" + id.Value }
 
+// hashSeed seeds Identifier.Hash: its values are for in-memory tables only
+// and differ from process to process.
+var hashSeed = maphash.MakeSeed()
+
+// Hash returns a 64-bit hash of the identifier, for in-memory hash tables
+// (the correlation engine's identity index). It differs from process to
+// process and may collide: a table keyed by it must compare identifiers.
+func (id Identifier) Hash() uint64 { return maphash.Comparable(hashSeed, id) }
+
 // Identifiers returns the normalized identifiers of the entity e refers to,
 // most preferred first, without duplicates. Evidence that carries no usable
 // identifier yields none (and so never links to anything).
@@ -64,11 +74,62 @@ func (id Identifier) String() string { return string(id.Kind) + ":" + id.Value }
 // any trailing dot removed; SIDs upper-case; IP addresses canonical (IPv4-mapped
 // IPv6 unmapped, zones dropped); URLs with lower-case scheme and host, default
 // port and fragment removed; hashes lower-case hex of the right length.
+//
+// Once the alert is normalized (Alert.Normalize calls Identify) they are
+// computed once and shared: the store's entity index, the correlation
+// engine and naming all ask for them. The caller must not modify the slice.
 func (e *Evidence) Identifiers() []Identifier {
+	if e.identified {
+		return e.ids
+	}
+	return e.identifiers()
+}
+
+// Identify computes the identifiers of every evidence record of a once, so
+// that Identifiers costs nothing afterwards. Call it when the alert's
+// evidence is final and before the alert is shared between goroutines;
+// Normalize does, and so does the store when it reads alerts back. A
+// change to evidence after Identify must be followed by another Identify.
+func (a *Alert) Identify() {
+	for i := range a.Evidence {
+		e := &a.Evidence[i]
+		e.identified = false
+		e.ids = e.identifiers()
+		e.hashes = hashes(e.ids)
+		e.name = e.computeName()
+		e.identified = true
+	}
+}
+
+// IdentifierHashes returns the Hash of each of Identifiers, computed once
+// like them. The caller must not modify the slice.
+func (e *Evidence) IdentifierHashes() []uint64 {
+	if e.identified {
+		return e.hashes
+	}
+	return hashes(e.identifiers())
+}
+
+func hashes(ids []Identifier) []uint64 {
+	if len(ids) == 0 {
+		return nil
+	}
+	hs := make([]uint64, len(ids))
+	for i, id := range ids {
+		hs[i] = id.Hash()
+	}
+	return hs
+}
+
+// identifiers computes Identifiers.
+func (e *Evidence) identifiers() []Identifier {
 	var ids []Identifier
 	add := func(k IdentifierKind, v string) {
 		if v == "" {
 			return
+		}
+		if ids == nil {
+			ids = make([]Identifier, 0, 4) // a device or a user has up to four
 		}
 		for _, x := range ids {
 			if x.Kind == k && x.Value == v {
@@ -195,7 +256,18 @@ func (e *Evidence) Key() string {
 
 // Name returns a readable name for the entity: a host name, a UPN, a mail
 // address, a file name and so on, falling back to its key.
+//
+// Like Identifiers it is computed once when the alert is normalized
+// (Identify).
 func (e *Evidence) Name() string {
+	if e.identified {
+		return e.name
+	}
+	return e.computeName()
+}
+
+// computeName computes Name.
+func (e *Evidence) computeName() string {
 	pick := func(vs ...string) string {
 		for _, v := range vs {
 			if v != "" {

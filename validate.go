@@ -185,6 +185,7 @@ func (a *Alert) Normalize(now time.Time) (warnings []string, err error) {
 		warnings = append(warnings, fmt.Sprintf("the raw record is larger than %d bytes and is not kept", MaxRawBytes))
 	}
 	a.ID = AlertID(a.TenantID, a.Source, a.ProviderAlertID)
+	a.Identify()
 	return warnings, nil
 }
 

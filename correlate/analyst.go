@@ -35,9 +35,10 @@ func (e *Engine) MoveAlert(tenantID, alertID string, from, to int64) {
 		t.create(to)
 	}
 	moved := false
-	for _, en := range t.index {
+	for _, id := range t.index.live {
+		en := t.index.byID[id]
 		for i := range en.sightings {
-			if s := &en.sightings[i]; s.alertID == alertID {
+			if s := &en.sightings[i]; t.alerts.id(s.alert) == alertID {
 				s.incident, moved = to, true
 			}
 		}

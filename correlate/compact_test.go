@@ -24,7 +24,7 @@ func TestIdentityTablesAreRebuiltWhenOutgrown(t *testing.T) {
 	}
 	if !e.NeedsRebuild() {
 		t.Fatalf("%d identifiers for %d identities in the window, and no rebuild asked for",
-			e.ids.identifiers(weft.DefaultTenantID), len(e.tenant(weft.DefaultTenantID).index))
+			e.ids.identifiers(weft.DefaultTenantID), e.tenant(weft.DefaultTenantID).index.len())
 	}
 	e.Reset()
 	newest := alerts[len(alerts)-1].LastActivityDateTime

@@ -118,14 +118,14 @@ func (e *Engine) Window() time.Duration {
 // identity it became part of, so that alerts seen under either name meet.
 func (e *Engine) identityMerged(tenantID string, from, to IdentityID) {
 	t := e.tenant(tenantID)
-	src := t.index[from]
+	src := t.index.get(from)
 	if src == nil {
 		return
 	}
-	delete(t.index, from)
-	dst := t.index[to]
+	t.index.remove(from)
+	dst := t.index.get(to)
 	if dst == nil {
-		t.index[to] = src
+		t.index.put(to, src)
 		return
 	}
 	dst.strength = max(dst.strength, src.strength)
@@ -150,12 +150,14 @@ var _ weft.Correlator = (*Engine)(nil)
 type tenantState struct {
 	pol       *policy
 	ids       *tenantIdentities // the tenant's identities in Engine.ids
-	index     map[IdentityID]*entry
+	index     entryIndex
 	incidents map[int64]*incidentState
 	redirect  map[int64]int64 // merged incident → the one it went into
 	next      map[int64]int64 // full incident → its continuation
 	repeats   map[repeatKey]*repeatGroup
-	nextGroup int64 // the id of the newest repeat group
+	alerts    alertTable            // the alerts sightings refer to
+	detectors map[string]detectorID // detectors by name (detectorOf)
+	nextGroup int64                 // the id of the newest repeat group
 	// pruned is set by the first prune; liveAfterPrune is the number of
 	// identities the index held after the last one (NeedsRebuild).
 	pruned         bool
@@ -171,19 +173,70 @@ type entry struct {
 	sightings  []sighting
 	principals principalSet // principal → when seen together (event time)
 	private    bool         // a private, loopback or link-local address
+	pos        int32        // its place in entryIndex.live
 }
 
-// sighting is one alert that carried an identity. Its fields are ordered
-// to keep it small (72 bytes): an identity keeps up to maxSightings of them.
+// sighting is one alert that carried an identity. It holds no pointers,
+// so that the collector need not scan the sightings of every identity in
+// the windows, and is kept small (56 bytes): an identity keeps up to
+// maxSightings of them.
 type sighting struct {
 	first, last int64 // the alert's activity, unix ns
 	incident    int64
-	group       int64 // the alert's repeat group, 0 if none
-	alertID     string
-	detector    string
+	group       int64      // the alert's repeat group, 0 if none
+	alert       alertSeq   // the alert, in tenantState.alerts
+	detector    detectorID // the alert's detector, in tenantState.detectors
 	device      IdentityID // the alert's first device, for lateral movement
 	severity    int8       // weft.Severity.Rank
 	routine     bool       // the alert's detector is routine for this principal: it links through it no more
+}
+
+// detectorID numbers a tenant's detectors (tenantState.detector).
+type detectorID uint32
+
+// detector returns the number of the detector named name, numbering it
+// if it is new. Detectors are few (rules, signatures, titles); the numbers
+// are forgotten when the engine is rebuilt.
+func (t *tenantState) detector(name string) detectorID {
+	d, ok := t.detectors[name]
+	if !ok {
+		d = detectorID(len(t.detectors) + 1)
+		t.detectors[name] = d
+	}
+	return d
+}
+
+// alertSeq numbers the alerts of a tenant in the order the engine indexed
+// them.
+type alertSeq uint64
+
+// alertTable holds the ids of the alerts that sightings refer to, by
+// their alertSeq; prune forgets those no sighting refers to any more.
+type alertTable struct {
+	first alertSeq // the seq of ids[0]
+	ids   []string
+}
+
+// add numbers alert id.
+func (at *alertTable) add(id string) alertSeq {
+	at.ids = append(at.ids, id)
+	return at.first + alertSeq(len(at.ids)-1)
+}
+
+// id returns the id of alert seq, which must not have been forgotten.
+func (at *alertTable) id(seq alertSeq) string { return at.ids[seq-at.first] }
+
+// next returns the seq the next alert will get.
+func (at *alertTable) next() alertSeq { return at.first + alertSeq(len(at.ids)) }
+
+// forgetBefore forgets the alerts numbered below seq.
+func (at *alertTable) forgetBefore(seq alertSeq) {
+	if seq <= at.first {
+		return
+	}
+	rest := at.ids[seq-at.first:]
+	at.ids = append(make([]string, 0, len(rest)+len(rest)/4+64), rest...) // frees the forgotten ids
+	at.first = seq
 }
 
 // incidentState is what blockers need to know of an incident.
@@ -225,11 +278,11 @@ func (e *Engine) tenant(id string) *tenantState {
 		t = &tenantState{
 			pol:       pol,
 			ids:       e.ids.tenant(id),
-			index:     map[IdentityID]*entry{},
 			incidents: map[int64]*incidentState{},
 			redirect:  map[int64]int64{},
 			next:      map[int64]int64{},
 			repeats:   map[repeatKey]*repeatGroup{},
+			detectors: map[string]detectorID{},
 		}
 		e.tenants[id] = t
 	}
@@ -281,7 +334,7 @@ type scratch struct {
 	ens        []*entry // the index entry of each ref
 	principals []IdentityID
 	hits       []hit
-	shared     []string // the other alerts of hits, sorted, built when needed
+	shared     []alertSeq // the other alerts of hits, sorted, built when needed
 	links      []link
 	linkIndex  map[int64]int // incident → its link, once there are many
 	open       []*link
@@ -327,10 +380,10 @@ func (x *scratch) addLink(l link) {
 }
 
 // sharedWith reports how many hits are sightings of alert id.
-func (x *scratch) sharedWith(id string) int {
+func (x *scratch) sharedWith(id alertSeq) int {
 	if len(x.shared) == 0 {
 		for _, h := range x.hits {
-			x.shared = append(x.shared, h.s.alertID)
+			x.shared = append(x.shared, h.s.alert)
 		}
 		slices.Sort(x.shared)
 	}
@@ -352,7 +405,7 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	x := &e.scratch
 	first, last := a.FirstActivityDateTime.UnixNano(), a.LastActivityDateTime.UnixNano()
 	refs, principals, device, account := e.resolve(t, a)
-	rk := repeatKey{detectorOf(a), cmp.Or(device, account)}
+	rk := repeatKey{t.detector(detectorOf(a)), cmp.Or(device, account)}
 
 	// Prevalence first, so that the decision sees this alert too.
 	ens := t.seen(refs, principals, first, x)
@@ -395,7 +448,7 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 		switch {
 		case benign(sev) && benign(int(s.severity)):
 			continue
-		case (benign(sev) || benign(int(s.severity))) && (gap > t.pol.cfg.BenignWindow.Nanoseconds() || x.sharedWith(s.alertID) < 2):
+		case (benign(sev) || benign(int(s.severity))) && (gap > t.pol.cfg.BenignWindow.Nanoseconds() || x.sharedWith(s.alert) < 2):
 			continue
 		case min(sev, int(s.severity)) == weft.SeverityMedium.Rank() && gap > t.pol.cfg.MediumSeverityWindow.Nanoseconds():
 			continue
@@ -405,7 +458,7 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 			sdev = t.ids.canonicalID(sdev) // identities may have merged since
 		}
 		inc := t.resolve(s.incident)
-		l := link{incident: inc, ref: r, other: s.alertID, gap: time.Duration(gap), before: s.first <= first,
+		l := link{incident: inc, ref: r, other: t.alerts.id(s.alert), gap: time.Duration(gap), before: s.first <= first,
 			lateral: (r.typ == weft.EntityUser || r.typ == weft.EntityMailbox) && device != 0 && sdev != 0 && sdev != device,
 			shared:  1, lastRef: h.ref}
 		k := x.linkOf(inc)
@@ -504,7 +557,7 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 		p.LinkedAlert, p.LinkedEntity = best.other, string(best.ref.typ)+":"+best.ref.name()
 	}
 	group = t.recordRepeat(rk, a.ID, first, p.IncidentID, t.pol.cfg.RepeatWindow)
-	e.record(t, a, refs, ens, device, p.IncidentID, group, routine)
+	e.record(t, a, refs, ens, device, rk.detector, p.IncidentID, group, routine)
 	x.release()
 	return p
 }
@@ -523,14 +576,14 @@ func (e *Engine) Restore(a *weft.Alert, incidentID int64) {
 	if t.incidents[id] == nil {
 		t.create(id)
 	}
-	rk := repeatKey{detectorOf(a), cmp.Or(device, account)}
+	rk := repeatKey{t.detector(detectorOf(a)), cmp.Or(device, account)}
 	group := t.nextGroup + 1
 	if g := t.repeatOf(rk, first, t.pol.cfg.RepeatWindow); g != nil {
 		group = g.id
 	}
 	routine := e.routine(t, refs, ens, a.Severity.Rank(), rk.detector, group, first)
 	group = t.recordRepeat(rk, a.ID, first, id, t.pol.cfg.RepeatWindow)
-	e.record(t, a, refs, ens, device, id, group, routine)
+	e.record(t, a, refs, ens, device, rk.detector, id, group, routine)
 	e.scratch.release()
 }
 

@@ -51,11 +51,11 @@ func ip(addr string) weft.Evidence {
 	return weft.Evidence{EntityType: weft.EntityIP, IPAddress: addr}
 }
 
-var alertSeq int
+var testAlertSeq int
 
 func alertAt(tenant string, at time.Duration, ev ...weft.Evidence) *weft.Alert {
-	alertSeq++
-	id := fmt.Sprintf("a%d", alertSeq)
+	testAlertSeq++
+	id := fmt.Sprintf("a%d", testAlertSeq)
 	if tenant == "" {
 		tenant = weft.DefaultTenantID
 	}
@@ -309,7 +309,7 @@ func TestStateStaysBounded(t *testing.T) {
 	if n := len(ts.incidents); n > 2*24*60+pruneEvery {
 		t.Fatalf("%d incidents held after 20 days; the windows need about %d", n, 24*60)
 	}
-	if n := len(ts.index); n > 2*24*60+pruneEvery {
+	if n := ts.index.len(); n > 2*24*60+pruneEvery {
 		t.Fatalf("%d identities indexed after 20 days", n)
 	}
 }

@@ -102,6 +102,10 @@ type typeExclusions struct {
 	exact    map[string]bool // patterns without "*" or "?"
 	globs    []string        // patterns with them
 	prefixes []netip.Prefix  // for ip
+	account  bool            // user or mailbox: bare account names match too
+	// names and ids remember what evidence names and identifier values
+	// matched (remember).
+	names, ids map[string]bool
 }
 
 func compileExclusions(list []string) (exclusions, error) {
@@ -114,7 +118,7 @@ func compileExclusions(list []string) (exclusions, error) {
 		for _, t := range x.types {
 			tx := xs[t]
 			if tx == nil {
-				tx = &typeExclusions{exact: map[string]bool{}}
+				tx = &typeExclusions{exact: map[string]bool{}, account: t == weft.EntityUser || t == weft.EntityMailbox}
 				xs[t] = tx
 			}
 			switch {
@@ -149,23 +153,55 @@ func (xs exclusions) excluded(ev *weft.Evidence, ids []weft.Identifier) bool {
 	if len(tx.exact) == 0 && len(tx.globs) == 0 {
 		return false
 	}
-	if tx.match(strings.ToLower(ev.Name())) {
+	if remember(&tx.names, ev.Name(), tx.nameMatches) {
 		return true
 	}
 	for _, id := range ids {
-		v := strings.ToLower(id.Value)
-		if tx.match(v) {
+		if remember(&tx.ids, id.Value, tx.idMatches) {
 			return true
 		}
-		if ev.EntityType == weft.EntityUser || ev.EntityType == weft.EntityMailbox {
-			// The bare account name: "svc-*" matches CONTOSO\svc-sql
-			// and svc-sql@contoso.com alike.
-			if _, sam, ok := strings.Cut(v, `\`); ok && tx.match(sam) {
-				return true
-			}
-			if local, _, ok := strings.Cut(v, "@"); ok && tx.match(local) {
-				return true
-			}
+	}
+	return false
+}
+
+// maxRemembered bounds the strings a memo holds; past it, it starts
+// afresh.
+const maxRemembered = 1 << 15
+
+// remember returns f(s), from *memo when it holds s. Evidence names and
+// identifiers repeat from alert to alert, and matching costs a lower-case
+// copy and every pattern.
+func remember(memo *map[string]bool, s string, f func(string) bool) bool {
+	if v, ok := (*memo)[s]; ok {
+		return v
+	}
+	if *memo == nil || len(*memo) >= maxRemembered {
+		*memo = make(map[string]bool)
+	}
+	v := f(s)
+	(*memo)[s] = v
+	return v
+}
+
+// nameMatches reports whether an evidence name, in any case, matches.
+func (tx *typeExclusions) nameMatches(name string) bool {
+	return tx.match(strings.ToLower(name))
+}
+
+// idMatches reports whether an identifier value, in any case, matches; for
+// an account, also its bare name: "svc-*" matches CONTOSO\svc-sql and
+// svc-sql@contoso.com alike.
+func (tx *typeExclusions) idMatches(value string) bool {
+	v := strings.ToLower(value)
+	if tx.match(v) {
+		return true
+	}
+	if tx.account {
+		if _, sam, ok := strings.Cut(v, `\`); ok && tx.match(sam) {
+			return true
+		}
+		if local, _, ok := strings.Cut(v, "@"); ok && tx.match(local) {
+			return true
 		}
 	}
 	return false

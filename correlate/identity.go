@@ -259,7 +259,7 @@ func (x *Identities) Observe(tenantID string, ev *weft.Evidence) IdentityID {
 	if len(ids) == 0 {
 		return 0
 	}
-	return x.tenant(tenantID).observe(ids, &x.n)
+	return x.tenant(tenantID).observe(ids, ev.IdentifierHashes(), &x.n)
 }
 
 // AddAsset records that aliases, taken from an asset inventory, name one
@@ -270,7 +270,11 @@ func (x *Identities) AddAsset(tenantID string, aliases []weft.Identifier) Identi
 	if len(aliases) == 0 {
 		return 0
 	}
-	return x.tenant(tenantID).observe(aliases, &x.n)
+	hs := make([]uint64, len(aliases))
+	for i, a := range aliases {
+		hs[i] = a.Hash()
+	}
+	return x.tenant(tenantID).observe(aliases, hs, &x.n)
 }
 
 // Resolve returns the identity that id names in tenantID. It returns false
@@ -281,7 +285,7 @@ func (x *Identities) Resolve(tenantID string, id weft.Identifier) (IdentityID, b
 	if t == nil {
 		return 0, false
 	}
-	i, ok := t.index[id]
+	i, ok := t.lookup(id, id.Hash())
 	if !ok {
 		return 0, false
 	}
@@ -350,7 +354,7 @@ func (x *Identities) Aliases(tenantID string, id IdentityID) []weft.Identifier {
 func (x *Identities) tenant(tenantID string) *tenantIdentities {
 	t := x.tenants[tenantID]
 	if t == nil {
-		t = &tenantIdentities{index: make(map[weft.Identifier]uint32), weakOf: make(map[uint32][]uint32)}
+		t = &tenantIdentities{index: make(map[uint64]uint32), collide: make(map[weft.Identifier]uint32), weakOf: make(map[uint32][]uint32)}
 		if x.OnMerge != nil {
 			hook := x.OnMerge
 			t.merged = func(from, to uint32) { hook(tenantID, IdentityID(from+1), IdentityID(to+1)) }
@@ -396,8 +400,11 @@ type node struct {
 
 // tenantIdentities is one tenant's forest.
 type tenantIdentities struct {
-	nodes   []node
-	index   map[weft.Identifier]uint32
+	nodes []node
+	// index finds a node by its identifier's Hash; the rare identifier
+	// whose hash another one already holds is in collide instead.
+	index   map[uint64]uint32
+	collide map[weft.Identifier]uint32
 	weakOf  map[uint32][]uint32 // root → weak nodes that have it (or a merged-in root) as candidate
 	roots   int                 // strong identities
 	refused uint64
@@ -406,13 +413,13 @@ type tenantIdentities struct {
 
 // observe applies one record's identifiers (rule 1) and returns the identity
 // the record refers to. n counts new nodes across tenants.
-func (t *tenantIdentities) observe(ids []weft.Identifier, n *int) IdentityID {
+func (t *tenantIdentities) observe(ids []weft.Identifier, hs []uint64, n *int) IdentityID {
 	first := uint32(noNode) // first strong node
-	for _, id := range ids {
+	for k, id := range ids {
 		if weakKind(id.Kind) {
 			continue
 		}
-		i := t.node(id, n)
+		i := t.node(id, hs[k], n)
 		if first == noNode {
 			first = i
 			continue
@@ -421,17 +428,17 @@ func (t *tenantIdentities) observe(ids []weft.Identifier, n *int) IdentityID {
 	}
 	if first != noNode {
 		r := t.find(first)
-		for _, id := range ids {
+		for k, id := range ids {
 			if weakKind(id.Kind) {
-				t.attach(t.node(id, n), r)
+				t.attach(t.node(id, hs[k], n), r)
 			}
 		}
 		return IdentityID(r + 1)
 	}
 	// Only weak names: none of them is linked to another (rule 2).
 	w := uint32(noNode)
-	for _, id := range ids {
-		i := t.node(id, n)
+	for k, id := range ids {
+		i := t.node(id, hs[k], n)
 		if w == noNode {
 			w = i
 		}
@@ -442,16 +449,33 @@ func (t *tenantIdentities) observe(ids []weft.Identifier, n *int) IdentityID {
 	return Ambiguous
 }
 
-// node returns the node of id, creating it, and for a new UPN or mail address
-// linking it to the equal address of the other kind (rule 5).
-func (t *tenantIdentities) node(id weft.Identifier, n *int) uint32 {
-	if i, ok := t.index[id]; ok {
+// lookup returns the node of id, whose Hash is h.
+func (t *tenantIdentities) lookup(id weft.Identifier, h uint64) (uint32, bool) {
+	if i, ok := t.index[h]; ok && t.nodes[i].id == id {
+		return i, true
+	}
+	if len(t.collide) > 0 {
+		i, ok := t.collide[id]
+		return i, ok
+	}
+	return 0, false
+}
+
+// node returns the node of id (whose Hash is h), creating it, and for a new
+// UPN or mail address linking it to the equal address of the other kind
+// (rule 5).
+func (t *tenantIdentities) node(id weft.Identifier, h uint64, n *int) uint32 {
+	if i, ok := t.lookup(id, h); ok {
 		return i
 	}
 	r := ruleOf(id.Kind)
 	i := uint32(len(t.nodes))
 	t.nodes = append(t.nodes, node{id: id, parent: i, next: i, size: 1, one: r.one, class: r.class, weak: r.weak})
-	t.index[id] = i
+	if _, taken := t.index[h]; taken {
+		t.collide[id] = i
+	} else {
+		t.index[h] = i
+	}
 	*n++
 	if !r.weak {
 		t.roots++
@@ -464,7 +488,8 @@ func (t *tenantIdentities) node(id weft.Identifier, n *int) uint32 {
 		twin = weft.IDUserUPN
 	}
 	if twin != "" {
-		if j, ok := t.index[weft.Identifier{Kind: twin, Value: id.Value}]; ok {
+		tw := weft.Identifier{Kind: twin, Value: id.Value}
+		if j, ok := t.lookup(tw, tw.Hash()); ok {
 			t.union(t.find(j), i)
 		}
 	}

@@ -411,7 +411,8 @@ func TestIdentities_HubShortNameStaysBounded(t *testing.T) {
 	for i := range 3 * maxWeakCandidates {
 		x.Observe(idTenant, idUser(weft.UserAccount{AccountName: "administrator", UserSid: fmt.Sprintf("S-1-5-21-%d-500", i)}))
 	}
-	w := x.tenants[idTenant].index[ident(weft.IDUserSam, "administrator")]
+	admin := ident(weft.IDUserSam, "administrator")
+	w, _ := x.tenants[idTenant].lookup(admin, admin.Hash())
 	if got := len(x.tenants[idTenant].nodes[w].cands); got > maxWeakCandidates {
 		t.Errorf("administrator keeps %d candidate identities, want at most %d", got, maxWeakCandidates)
 	}
@@ -440,5 +441,31 @@ func TestWeakKindIsRuleOfWeak(t *testing.T) {
 	}
 	if weakKind("some.newKind") {
 		t.Error("an unknown kind is weak")
+	}
+}
+
+// TestHashCollision checks that two identifiers whose hashes collide stay
+// two identifiers: the index compares identifiers, and the second one goes
+// to the collision table.
+func TestHashCollision(t *testing.T) {
+	x := NewIdentities()
+	a, b := ident(weft.IDIP, "203.0.113.1"), ident(weft.IDIP, "203.0.113.2")
+	ia := x.AddAsset(idTenant, []weft.Identifier{a})
+	ti := x.tenants[idTenant]
+	ti.index[b.Hash()] = ti.index[a.Hash()] // as if b hashed like a
+	ib := x.AddAsset(idTenant, []weft.Identifier{b})
+	if ia == ib {
+		t.Fatalf("colliding identifiers got one identity %d", ia)
+	}
+	if len(ti.collide) != 1 {
+		t.Fatalf("collide holds %d identifiers, want 1", len(ti.collide))
+	}
+	for _, c := range []struct {
+		id   weft.Identifier
+		want IdentityID
+	}{{a, ia}, {b, ib}} {
+		if got, ok := x.Resolve(idTenant, c.id); !ok || got != c.want {
+			t.Errorf("Resolve(%v) = %d, %v; want %d", c.id, got, ok, c.want)
+		}
 	}
 }

@@ -45,14 +45,14 @@ func (t *tenantState) seen(refs []ref, principals []IdentityID, at int64, x *scr
 	return ens
 }
 
-// record adds the alert to incident id and to the index of each of its
-// identities (ens, as seen returned them), and prunes the tenant's state now
-// and then.
-func (e *Engine) record(t *tenantState, a *weft.Alert, refs []ref, ens []*entry, device IdentityID, id, group int64, routine uint64) {
+// record adds the alert (whose detector is det) to incident id and to the
+// index of each of its identities (ens, as seen returned them), and prunes
+// the tenant's state now and then.
+func (e *Engine) record(t *tenantState, a *weft.Alert, refs []ref, ens []*entry, device IdentityID, det detectorID, id, group int64, routine uint64) {
 	first, last := a.FirstActivityDateTime.UnixNano(), a.LastActivityDateTime.UnixNano()
 	t.incidents[id].size++
-	s := sighting{first: first, last: last, alertID: a.ID, incident: id, device: device,
-		severity: int8(a.Severity.Rank()), detector: detectorOf(a), group: group}
+	s := sighting{first: first, last: last, alert: t.alerts.add(a.ID), incident: id, device: device,
+		severity: int8(a.Severity.Rank()), detector: det, group: group}
 	for i := range refs {
 		en := ens[i]
 		if n := len(en.sightings) - maxSightings + 1; n > 0 {
@@ -71,7 +71,7 @@ func (e *Engine) record(t *tenantState, a *weft.Alert, refs []ref, ens []*entry,
 	// restore of a busy day) would otherwise cost a full scan every few
 	// thousand alerts, and its total would grow with the square of the
 	// alerts in the window.
-	if t.placed++; t.placed >= max(pruneEvery, len(t.index)/2) {
+	if t.placed++; t.placed >= max(pruneEvery, t.index.len()/2) {
 		t.prune(t.watermark - t.pol.cfg.maxWindow().Nanoseconds())
 		t.placed = 0
 	}
@@ -94,7 +94,7 @@ func (e *Engine) resolve(t *tenantState, a *weft.Alert) (refs []ref, principals 
 		if len(ids) == 0 {
 			continue
 		}
-		id := t.ids.observe(ids, &e.ids.n) // canonical when returned
+		id := t.ids.observe(ids, ev.IdentifierHashes(), &e.ids.n) // canonical when returned
 		if id == 0 || id == Ambiguous {
 			continue
 		}
@@ -169,7 +169,7 @@ func (t *tenantState) linkable(en *entry, r ref, first, last int64) bool {
 // alert neither links through that principal nor lets later alerts link to
 // it through it. Indicators (files, addresses, URLs) are never routine: one
 // detector firing on one indicator across principals is a campaign.
-func (e *Engine) routine(t *tenantState, refs []ref, ens []*entry, sev int, detector string, group, first int64) uint64 {
+func (e *Engine) routine(t *tenantState, refs []ref, ens []*entry, sev int, detector detectorID, group, first int64) uint64 {
 	if sev >= weft.SeverityHigh.Rank() || t.pol.cfg.RepeatWindow <= 0 {
 		return 0 // without repeat groups there are no other bursts to tell routine by
 	}
@@ -196,13 +196,62 @@ func (r ref) principal() bool {
 }
 
 func (t *tenantState) entry(r ref) *entry {
-	en := t.index[r.id]
+	en := t.index.get(r.id)
 	if en == nil {
 		en = &entry{strength: r.strength, private: r.private}
-		t.index[r.id] = en
+		t.index.put(r.id, en)
 	}
 	return en
 }
+
+// entryIndex maps a tenant's identities to their entries. IdentityIDs are
+// dense (node numbers of the tenant's identity forest), so a slice indexed
+// by them serves instead of a map; live lists the identities that have an
+// entry, for pruning, each entry knowing its place in it.
+type entryIndex struct {
+	byID []*entry
+	live []IdentityID
+}
+
+// get returns the entry of identity id, or nil.
+func (x *entryIndex) get(id IdentityID) *entry {
+	if int(id) < len(x.byID) {
+		return x.byID[id]
+	}
+	return nil
+}
+
+// put makes en the entry of identity id, replacing any it had.
+func (x *entryIndex) put(id IdentityID, en *entry) {
+	if int(id) >= len(x.byID) {
+		grown := make([]*entry, max(int(id)+1, 2*len(x.byID), 1024))
+		copy(grown, x.byID)
+		x.byID = grown
+	}
+	if old := x.byID[id]; old != nil {
+		en.pos = old.pos
+	} else {
+		en.pos = int32(len(x.live))
+		x.live = append(x.live, id)
+	}
+	x.byID[id] = en
+}
+
+// remove forgets the entry of identity id.
+func (x *entryIndex) remove(id IdentityID) {
+	en := x.get(id)
+	if en == nil {
+		return
+	}
+	last := x.live[len(x.live)-1]
+	x.live[en.pos] = last
+	x.byID[last].pos = en.pos
+	x.live = x.live[:len(x.live)-1]
+	x.byID[id] = nil
+}
+
+// len returns the number of identities with an entry.
+func (x *entryIndex) len() int { return len(x.live) }
 
 // prune forgets sightings and principals older than cutoff (unix ns),
 // identities left with neither, and the incidents, redirects and
@@ -211,15 +260,20 @@ func (t *tenantState) entry(r ref) *entry {
 // the windows hold.
 func (t *tenantState) prune(cutoff int64) {
 	live := map[int64]bool{}
-	for id, en := range t.index {
+	oldest := t.alerts.next() // the oldest alert a sighting still refers to
+	// Backwards, since remove moves the last identity into the gap.
+	for k := len(t.index.live) - 1; k >= 0; k-- {
+		id := t.index.live[k]
+		en := t.index.byID[id]
 		en.sightings = slices.DeleteFunc(en.sightings, func(s sighting) bool { return s.last < cutoff })
 		en.principals.prune(cutoff)
 		if len(en.sightings) == 0 && en.principals.len() == 0 {
-			delete(t.index, id)
+			t.index.remove(id)
 			continue
 		}
 		for _, s := range en.sightings {
 			live[s.incident] = true
+			oldest = min(oldest, s.alert)
 		}
 	}
 	for k, g := range t.repeats {
@@ -248,7 +302,8 @@ func (t *tenantState) prune(cutoff int64) {
 			delete(t.next, id)
 		}
 	}
-	t.pruned, t.liveAfterPrune = true, len(t.index)
+	t.alerts.forgetBefore(oldest)
+	t.pruned, t.liveAfterPrune = true, t.index.len()
 }
 
 // privateIP reports whether the normalized address s is private, loopback,

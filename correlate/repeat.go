@@ -15,7 +15,7 @@ import "time"
 
 // repeatKey names a repeat group: a detector on a principal.
 type repeatKey struct {
-	detector string
+	detector detectorID
 	anchor   IdentityID
 }
 

@@ -185,6 +185,7 @@ func scanAlert(rows *sql.Rows, withRaw bool) (*weft.Alert, error) {
 		a.Raw = json.RawMessage(raw)
 	}
 	utcTimes(&a)
+	a.Identify()
 	return &a, nil
 }
 

@@ -56,6 +56,9 @@ func TestMigratePackedBlobs(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "weft.db")
 	now := func() time.Time { return storetest.Base }
 	alerts := []*weft.Alert{storetest.NewRichAlert(), storetest.NewAlert(1), storetest.NewAlert(2)}
+	for _, a := range alerts {
+		a.Identify() // as alerts are read back
+	}
 
 	// A database at schema version 1 holding the alerts as version 1 wrote
 	// them.

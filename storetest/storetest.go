@@ -41,6 +41,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/weftxdr/weft"
@@ -135,8 +136,11 @@ func wantCode(t *testing.T, err error, code string) {
 }
 
 // equalAlert fails the test unless got equals want field by field.
+// The identifiers evidence caches (Alert.Identify) are derived data and
+// are compared through the evidence they derive from.
 func equalAlert(t *testing.T, got, want *weft.Alert) {
 	t.Helper()
+	got, want = identified(got), identified(want)
 	if reflect.DeepEqual(got, want) {
 		return
 	}
@@ -147,6 +151,15 @@ func equalAlert(t *testing.T, got, want *weft.Alert) {
 				show(gv.Field(i).Interface()), show(wv.Field(i).Interface()))
 		}
 	}
+}
+
+// identified returns a copy of a whose evidence has its identifiers
+// computed.
+func identified(a *weft.Alert) *weft.Alert {
+	c := *a
+	c.Evidence = slices.Clone(a.Evidence)
+	c.Identify()
+	return &c
 }
 
 func show(v any) string {
