@@ -73,6 +73,14 @@ type Alert struct {
 	// Raw is the record as the source sent it (cut to MaxRawBytes), returned
 	// only when an alert is read by its id.
 	Raw json.RawMessage `json:"raw,omitempty"`
+
+	// Import is the incident of another system that the alert was exported
+	// with (a Graph incident export), set by the decoder: the store puts the
+	// alert in the weft incident that stands for it instead of correlating
+	// it (see IncidentImport). Nil for an alert sent on its own. It is not
+	// part of the alert's content, is never serialized and is not stored
+	// with the alert.
+	Import *IncidentImport `json:"-"`
 }
 
 // Comment is the Graph alertComment.

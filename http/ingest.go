@@ -1,6 +1,9 @@
 package http
 
 import (
+	"cmp"
+	"errors"
+	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -39,16 +42,24 @@ type recordError struct {
 }
 
 // handleIngest accepts one alert, a JSON array of alerts, or NDJSON
-// (Content-Type application/x-ndjson), in weft's native format or the Graph
-// security alert format (?format=weft|graph, detected when absent).
+// (Content-Type application/x-ndjson), in any format ingest reads (weft,
+// graph, ocsf, elastic, suricata, wazuh, guide), named by the path
+// (POST /api/v1/ingest/{format}) or ?format=, and told from the body when
+// neither names it (docs/formats.md §5). A path and a query that name two
+// different formats are refused.
 //
-// The whole body is read (up to MaxBodyBytes; a larger body is refused with
-// 413 and nothing is stored), decoded record by record, and the good records
-// are committed; the answer comes only after the commit is durable. Bad
-// records are reported with their index, line, field and reason and never
-// stop the good ones. The status is 200 when the body was processed, even
-// with rejected records ("errors": true says so), and 4xx only when the body
-// as a whole is refused.
+// The body is decoded as it is read (ingest.Stream), so the raw body is
+// never held whole: what the handler holds is the decoded records and one
+// read buffer. The request stays all-or-nothing: the good records are
+// committed in one transaction only once the whole body has been read and
+// found within MaxBodyBytes and Limits.MaxRecords, so a body over either
+// limit is refused (413) with nothing stored, whether or not it declared its
+// length. The memory a request takes is therefore bounded by those two
+// limits, not by what a client sends. The answer comes only after the
+// commit is durable. Bad records are reported with their index, line, field
+// and reason and never stop the good ones. The status is 200 when the body
+// was processed, even with rejected records ("errors": true says so), and
+// 4xx only when the body as a whole is refused.
 func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	defer func() { s.metrics.ingestSeconds.Observe(time.Since(start).Seconds()) }()
@@ -58,23 +69,13 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	format, err := ingest.ParseFormat(r.URL.Query().Get("format"))
+	format, err := ingestFormat(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	body, err := readBody(w, r, s.opts.MaxBodyBytes, s.bodyLimit())
+	records, err := s.decodeBody(w, r, ndjson, format)
 	if err != nil {
-		if weft.ErrorCode(err) == weft.ETOOLARGE {
-			s.metrics.rejectBody("body_too_large")
-		}
-		s.writeError(w, r, err)
-		return
-	}
-
-	records, err := ingest.Decode(body, ndjson, format, s.opts.Limits, s.now())
-	if err != nil {
-		s.metrics.rejectBody(weft.ErrorCode(err))
 		s.writeError(w, r, err)
 		return
 	}
@@ -147,6 +148,42 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, resp)
 }
 
+// decodeBatch is how many records handleIngest has cut before it decodes
+// them, so that the text of only that many is held at a time.
+const decodeBatch = 256
+
+// decodeBody decodes the request body as it is read, all of it at one
+// ingest time, and counts a refused body in the metrics. A body over
+// MaxBodyBytes is an ETOOLARGE error, a body-level problem the Stream's
+// *weft.Error (EINVALID or ETOOLARGE), a failure to read EINVALID.
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, ndjson bool, format ingest.Format) ([]ingest.Record, error) {
+	if r.ContentLength > s.opts.MaxBodyBytes {
+		s.metrics.rejectBody("body_too_large")
+		return nil, weft.Errorf(weft.ETOOLARGE, "request body is %d bytes; %s", r.ContentLength, s.bodyLimit())
+	}
+	now := s.now()
+	st := ingest.NewStream(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes), ndjson, format, s.opts.Limits, func() time.Time { return now })
+	var records []ingest.Record
+	for {
+		batch, err := st.Next(decodeBatch)
+		var mbe *http.MaxBytesError
+		switch {
+		case err == io.EOF:
+			return records, nil
+		case errors.As(err, &mbe):
+			s.metrics.rejectBody("body_too_large")
+			return nil, weft.Errorf(weft.ETOOLARGE, "request body is larger than allowed; %s", s.bodyLimit())
+		case err != nil && weft.ErrorCode(err) == weft.EINTERNAL: // the reader failed
+			s.metrics.rejectBody(weft.EINVALID)
+			return nil, weft.Errorf(weft.EINVALID, "reading the request body: %v", err)
+		case err != nil:
+			s.metrics.rejectBody(weft.ErrorCode(err))
+			return nil, err
+		}
+		records = append(records, batch...)
+	}
+}
+
 // parseIngestContentType accepts JSON and NDJSON media types and says which.
 func parseIngestContentType(ct string) (ndjson bool, err error) {
 	if ct == "" {
@@ -163,4 +200,22 @@ func parseIngestContentType(ct string) (ndjson bool, err error) {
 		return true, nil
 	}
 	return false, &weft.Error{Code: codeUnsupportedMedia, Message: "Content-Type " + mt + " is not supported; send application/json or application/x-ndjson"}
+}
+
+// ingestFormat returns the format a request names: the {format} of
+// /api/v1/ingest/{format}, or ?format=, or auto when neither does.
+func ingestFormat(r *http.Request) (ingest.Format, error) {
+	inPath, inQuery := r.PathValue("format"), r.URL.Query().Get("format")
+	p, err := ingest.ParseFormat(inPath)
+	if err != nil {
+		return "", err
+	}
+	q, err := ingest.ParseFormat(inQuery)
+	if err != nil {
+		return "", err
+	}
+	if p != ingest.FormatAuto && q != ingest.FormatAuto && p != q {
+		return "", weft.Errorf(weft.EINVALID, "the path names format %q and ?format= names %q; name one", p, q)
+	}
+	return cmp.Or(p, q), nil
 }

@@ -99,6 +99,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /metrics", s.metrics.handler(s.opts.Registry))
 
 	s.mux.HandleFunc("POST /api/v1/alerts", s.handleIngest)
+	s.mux.HandleFunc("POST /api/v1/ingest/{format}", s.handleIngest)
 	s.mux.HandleFunc("GET /api/v1/alerts", s.handleListAlerts)
 	s.mux.HandleFunc("GET /api/v1/alerts/{id}", s.handleGetAlert)
 	s.mux.HandleFunc("GET /api/v1/incidents", s.handleListIncidents)

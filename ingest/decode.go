@@ -42,7 +42,24 @@ func (d *decoder) decode(idx int, body []byte, sp *span) Record {
 		return reject(&fieldErr{msg: fmt.Sprintf("nesting deeper than %d levels", d.lim.MaxDepth)})
 	}
 	rd := recordDecoder{d: d, rec: rec, line: sp.line, now: d.now, format: d.format, valid: utf8.Valid(rec)}
-	a, fe := rd.alert()
+	format := d.format
+	if format == FormatAuto {
+		format = sniff(rec)
+	}
+	var a *weft.Alert
+	var fe *fieldErr
+	if dec := foreignDecoders[format]; dec != nil {
+		rd.format = format
+		clean := rec
+		if !rd.valid {
+			clean = bytes.ToValidUTF8(rec, []byte("\uFFFD"))
+		}
+		var ws []string
+		a, ws, fe = dec(clean, d.now)
+		rd.warnings = append(rd.warnings, ws...)
+	} else {
+		a, fe = rd.alert()
+	}
 	if fe != nil {
 		return reject(fe)
 	}

@@ -31,8 +31,11 @@ const (
 	FormatGraph Format = "graph"
 )
 
+// formatNames lists the format names ParseFormat accepts, for messages.
+const formatNames = "auto, weft, graph, ocsf, elastic, suricata, wazuh, guide"
+
 // ParseFormat parses a format name as given in a query parameter or a flag:
-// "", "auto", "weft" or "graph", in any case. Any other name yields a
+// "", "auto", or one of the formats' names, in any case. Any other name yields a
 // *weft.Error with code EINVALID that names the allowed values.
 func ParseFormat(s string) (Format, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
@@ -43,7 +46,11 @@ func ParseFormat(s string) (Format, error) {
 	case "graph":
 		return FormatGraph, nil
 	}
-	return "", weft.Errorf(weft.EINVALID, "format %q is not known; allowed: auto, weft, graph", clip(s, 64))
+	f := Format(strings.ToLower(strings.TrimSpace(s)))
+	if foreignDecoders[f] != nil || f == FormatGUIDE {
+		return f, nil
+	}
+	return "", weft.Errorf(weft.EINVALID, "format %q is not known; allowed: %s", clip(s, 64), formatNames)
 }
 
 // Default limits, used for the zero fields of Limits.
@@ -82,6 +89,13 @@ type Record struct {
 	Alert    *weft.Alert  // nil when Err != nil
 	Warnings []string     // what was repaired or kept as generic (e.g. unknown @odata.type)
 	Err      *RecordError // why the record was rejected
+	// SourceIncident is the incident the source itself put the alert in
+	// (GUIDE's IncidentId; a Graph incident export's id, as
+	// "graph-incident/<id>"), "" if none. It is ground truth for weft eval.
+	// For a Graph incident export the incident's state also rides on the
+	// alert (Alert.Import), and the store puts the alert in the incident
+	// imported for it instead of correlating it (graphincident.go).
+	SourceIncident string
 }
 
 // RecordError says why one record was rejected: where it is (its 0-based
@@ -123,26 +137,43 @@ func (e *RecordError) Error() string {
 // detectionSource or providerAlertId, or its evidence carries "@odata.type".
 // A record that matches none of these is rejected.
 //
+// With FormatAuto or FormatGraph, a record that is a Graph list response
+// ({"value": [...]}, as GET /security/alerts_v2 answers) or a Graph incident
+// with its alerts (GET /security/incidents?$expand=alerts, whose list
+// response is unwrapped too) yields one record per alert, each decoded as a
+// Graph alert and carrying its incident (Record.SourceIncident,
+// Alert.Import); see graphincident.go. A record refused because it is a raw
+// event (an advanced-hunting row, a Windows event …) says so (rawevents.go).
+//
 // A problem with the body as a whole (empty, not JSON at all, more than
 // lim.MaxRecords records, an unknown format) returns a *weft.Error with code
 // EINVALID or ETOOLARGE and no records. A problem with one record goes into
 // that Record's Err and never stops the others. Decode keeps no state and is
 // safe for concurrent use; the returned alerts do not alias body.
 func Decode(body []byte, ndjson bool, format Format, lim Limits, now time.Time) ([]Record, error) {
-	switch format {
-	case FormatAuto, FormatWeft, FormatGraph:
+	switch {
+	case format == FormatAuto, format == FormatWeft, format == FormatGraph, foreignDecoders[format] != nil:
+	case format == FormatGUIDE:
+		return decodeGUIDE(body, lim.withDefaults(), now)
 	default:
-		return nil, weft.Errorf(weft.EINVALID, "format %q is not known; allowed: auto, weft, graph", clip(string(format), 64))
+		return nil, weft.Errorf(weft.EINVALID, "format %q is not known; allowed: %s", clip(string(format), 64), formatNames)
 	}
 	lim = lim.withDefaults()
+	if format == FormatAuto && looksLikeGUIDE(body) {
+		return decodeGUIDE(body, lim, now)
+	}
 	spans, err := split(body, ndjson, lim)
 	if err != nil {
 		return nil, err
 	}
 	d := &decoder{lim: lim, now: now, format: format}
-	recs := make([]Record, len(spans))
+	recs := make([]Record, 0, len(spans))
 	for i := range spans {
-		recs[i] = d.decode(i, body, &spans[i])
+		// A Graph list response or incident export holds several alerts
+		// (graphincident.go).
+		if recs, err = d.appendRecords(recs, 0, body, &spans[i]); err != nil {
+			return nil, err
+		}
 	}
 	return recs, nil
 }

@@ -109,15 +109,16 @@ func TestParseFormat(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
 		want Format
-	}{{"", FormatAuto}, {"auto", FormatAuto}, {"AUTO", FormatAuto}, {"weft", FormatWeft}, {"Graph", FormatGraph}} {
+	}{{"", FormatAuto}, {"auto", FormatAuto}, {"AUTO", FormatAuto}, {"weft", FormatWeft}, {"Graph", FormatGraph},
+		{"ocsf", FormatOCSF}, {"Elastic", FormatElastic}, {" suricata", FormatSuricata}, {"wazuh", FormatWazuh}, {"GUIDE", FormatGUIDE}} {
 		got, err := ParseFormat(tc.in)
 		if err != nil || got != tc.want {
 			t.Errorf("ParseFormat(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}
 	t.Run("ErrUnknown", func(t *testing.T) {
-		_, err := ParseFormat("ocsf")
-		if weft.ErrorCode(err) != weft.EINVALID || !strings.Contains(weft.ErrorMessage(err), "allowed: auto, weft, graph") {
+		_, err := ParseFormat("cef")
+		if weft.ErrorCode(err) != weft.EINVALID || !strings.Contains(weft.ErrorMessage(err), "allowed: auto, weft, graph, ocsf, elastic, suricata, wazuh, guide") {
 			t.Fatalf("got %v, want EINVALID naming the allowed values", err)
 		}
 	})

@@ -44,6 +44,14 @@ import (
 // an alertUpdated activity; it keeps the alert's placement (incident and
 // correlation reasons) and does not consult the Correlator.
 //
+// An alert with an Import (an incident export, weft.IncidentImport) is not
+// placed by the Correlator: it goes into the incident that stands for its
+// source incident, which the first such alert creates with the imported
+// state, and the Correlator is told with Restore and SetIncident (see
+// importAlert). A repeat keeps its incident, and its import's state is
+// applied to the incident that stands for the source incident (see
+// importStored).
+//
 // A tenant that an alert names and that does not exist yet is created, with
 // its id as its name: alerts are accepted for any valid tenant id, and which
 // tenants a sender may write to is the business of the ingest edge. The
@@ -101,6 +109,11 @@ func (s *Store) StoreAlerts(ctx context.Context, alerts []*weft.Alert) ([]weft.S
 		if err := checkNormalized(a); err != nil {
 			return nil, weft.Errorf(weft.EINVALID, "alert %d: %s", i, err)
 		}
+		if a.Import != nil {
+			if err := a.Import.Check(); err != nil {
+				return nil, weft.Errorf(weft.EINVALID, "alert %d: incident import: %s", i, err)
+			}
+		}
 	}
 	enc := encodeAlerts(alerts)
 	defer enc.wait()
@@ -142,13 +155,15 @@ func (s *Store) StoreAlerts(ctx context.Context, alerts []*weft.Alert) ([]weft.S
 		tx:      tx,
 
 		prunedDay: s.countsDay,
+
+		// Imported alerts join incidents without a Correlator too.
+		changed: map[int64]string{}, refresh: map[int64]bool{}, redirect: map[int64]int64{},
+		joined: map[int64][]joinedAlert{}, full: map[int64]bool{}, cacheStage: map[cacheKey][]*weft.Alert{},
+		noIncremental: s.noIncremental, incremental: &s.incremental,
 	}
 	if s.corr != nil {
 		w.corr, w.describe, w.assets, w.corrStale = s.corr, s.describe, s.assets, &s.corrStale
-		w.changed, w.refresh, w.redirect = map[int64]string{}, map[int64]bool{}, map[int64]int64{}
-		w.joined, w.full = map[int64][]joinedAlert{}, map[int64]bool{}
-		w.cache, w.cacheStage = s.cache, map[cacheKey][]*weft.Alert{}
-		w.noIncremental, w.incremental = s.noIncremental, &s.incremental
+		w.cache = s.cache
 	}
 	w.entities.init(&s.entities)
 	st := w.stmts
@@ -222,8 +237,8 @@ type batchWriter struct {
 	entities              entityWriter
 	args                  []any // reused for binding
 
-	// With a Correlator (see place): tx runs its rarer statements; changed
-	// holds the incidents whose alerts this batch changed (to their tenant),
+	// tx runs the rarer statements. With a Correlator (see place), and for
+	// imported alerts (see importAlert): changed holds the incidents whose alerts this batch changed (to their tenant),
 	// refresh those of them whose aggregates must be recomputed, joined the
 	// alerts that joined each of them, full those that cannot be updated
 	// from their joined alerts alone (a merge moved alerts in, or an alert
@@ -247,6 +262,10 @@ type batchWriter struct {
 	redirect      map[int64]int64
 	noIncremental bool
 	incremental   *int
+
+	// imports are the source incidents the batch's alerts were imported
+	// with, by tenant and key (see prepareImports).
+	imports map[string]*importState
 
 	// counts are the batch's new alerts by tenant and detector (see
 	// countDetector), written to detector_counts before the incidents are
@@ -286,6 +305,9 @@ func (w *batchWriter) write(ctx context.Context, alerts []*weft.Alert, enc *enco
 	if err := w.prepare(alerts); err != nil {
 		return fmt.Errorf("sqlite: store alerts: %w", err)
 	}
+	if err := w.prepareImports(alerts); err != nil {
+		return fmt.Errorf("sqlite: store alerts: %w", err)
+	}
 	for i, a := range alerts {
 		if i%64 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -299,6 +321,9 @@ func (w *batchWriter) write(ctx context.Context, alerts []*weft.Alert, enc *enco
 		key := a.TenantID + "\x00" + a.ID
 		res := weft.StoreResult{AlertID: a.ID}
 		switch old := w.known[key]; {
+		case old == nil && a.Import != nil:
+			res.Outcome = weft.OutcomeStored
+			err = w.importAlert(e, key)
 		case old == nil && w.corr != nil:
 			res.Outcome = weft.OutcomeStored
 			err = w.place(e, key)
@@ -309,6 +334,9 @@ func (w *batchWriter) write(ctx context.Context, alerts []*weft.Alert, enc *enco
 			res.Outcome = decide(old, e)
 			if res.Outcome == weft.OutcomeUpdated {
 				err = w.update(e, old)
+			}
+			if err == nil && a.Import != nil {
+				err = w.importStored(a, old)
 			}
 		}
 		if err != nil {
@@ -329,7 +357,7 @@ func (w *batchWriter) write(ctx context.Context, alerts []*weft.Alert, enc *enco
 	if err := w.entities.flush(w.stmts); err != nil {
 		return fmt.Errorf("sqlite: store alerts: %w", err)
 	}
-	if w.corr != nil {
+	if w.corr != nil || len(w.changed) > 0 {
 		if err := w.finishPlacements(); err != nil {
 			return fmt.Errorf("sqlite: store alerts: %w", err)
 		}

@@ -119,7 +119,7 @@ func (c *alertCache) clear() {
 // its placement's reasons.
 func storedForm(a *weft.Alert, incident int64, reasons []string, explanation string) *weft.Alert {
 	s := *a
-	s.Raw = nil
+	s.Raw, s.Import = nil, nil
 	s.IncidentID = incident
 	s.CorrelationReasons, s.Correlation = reasons, explanation
 	utcTimes(&s)

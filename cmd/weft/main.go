@@ -44,6 +44,7 @@ func commands() []command {
 		{"gen", "write a seeded realistic alert stream (Graph format) and its ground truth", runGen},
 		{"replay", "run a correlation policy over past alerts and show what it would change", runReplay},
 		{"eval", "score predicted incidents against ground truth, beside three baselines", runEval},
+		{"truth", "write the ground truth an alerts file carries (GUIDE's incidents) for weft eval", runTruth},
 		{"bench", "measure ingest throughput (alerts/s) over HTTP into the embedded store", runBench},
 		{"version", "print the weft version", runVersion},
 	}

@@ -26,7 +26,9 @@ for example {"strongWindow": "12h", "hubThreshold": 12, "noisyThreshold": 8};
 "weft replay --print-policy" prints the defaults in that form. --out writes
 "alertId,incidentKey" (alerts keyed by their provider id, as weft eval reads
 them). --compare runs a second policy over the same alerts and says what it
-would change. --truth scores each policy against ground truth.
+would change. --truth scores each policy against ground truth. Records of
+ALERTS that weft rejects are skipped: the output says how many, and standard
+error names the first few.
 `
 
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -53,14 +55,16 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	var alerts []*weft.Alert
+	skipped := 0
 	if *data != "" {
 		alerts, err = storedAlerts(ctx, *data)
 	} else {
-		alerts, err = readAlertsFile(fs.Arg(0))
+		alerts, skipped, err = readAlertsFile(fs.Arg(0), stderr)
 	}
 	if err != nil {
 		return err
 	}
+	skippedNote(stdout, fs.Arg(0), len(alerts), skipped)
 	res, err := correlate.ReplayPolicies(cfg, alerts)
 	if err != nil {
 		return err
