@@ -156,7 +156,8 @@ type tenantState struct {
 	next      map[int64]int64 // full incident → its continuation
 	repeats   map[repeatKey]*repeatGroup
 	alerts    alertTable            // the alerts sightings refer to
-	detectors map[string]detectorID // detectors by name (detectorOf)
+	detectors map[string]detectorID // detectors by name (detectorOf); prune forgets those no state refers to
+	lastDet   detectorID            // the newest detector number
 	nextGroup int64                 // the id of the newest repeat group
 	// pruned is set by the first prune; liveAfterPrune is the number of
 	// identities the index held after the last one (NeedsRebuild).
@@ -195,12 +196,14 @@ type sighting struct {
 type detectorID uint32
 
 // detector returns the number of the detector named name, numbering it
-// if it is new. Detectors are few (rules, signatures, titles); the numbers
-// are forgotten when the engine is rebuilt.
+// if it is new. A name no sighting or repeat group refers to any more is
+// forgotten by prune (a source without detector ids is named by its
+// titles, which may be many); its number is never given again.
 func (t *tenantState) detector(name string) detectorID {
 	d, ok := t.detectors[name]
 	if !ok {
-		d = detectorID(len(t.detectors) + 1)
+		t.lastDet++
+		d = t.lastDet
 		t.detectors[name] = d
 	}
 	return d

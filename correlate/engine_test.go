@@ -312,4 +312,13 @@ func TestStateStaysBounded(t *testing.T) {
 	if n := ts.index.len(); n > 2*24*60+pruneEvery {
 		t.Fatalf("%d identities indexed after 20 days", n)
 	}
+	// Every alert has its own title and no detector id, so each is a
+	// detector of its own: the names and alert ids held must follow the
+	// windows too.
+	if n := len(ts.detectors); n > 2*24*60+pruneEvery {
+		t.Fatalf("%d detector names held after 20 days", n)
+	}
+	if n := len(ts.alerts.ids); n > 2*24*60+pruneEvery {
+		t.Fatalf("%d alert ids held after 20 days", n)
+	}
 }

@@ -168,10 +168,17 @@ func (xs exclusions) excluded(ev *weft.Evidence, ids []weft.Identifier) bool {
 // afresh.
 const maxRemembered = 1 << 15
 
+// maxRememberedBytes is the longest string a memo keeps, so that a memo
+// holds at most maxRemembered × maxRememberedBytes (8 MiB).
+const maxRememberedBytes = 256
+
 // remember returns f(s), from *memo when it holds s. Evidence names and
 // identifiers repeat from alert to alert, and matching costs a lower-case
 // copy and every pattern.
 func remember(memo *map[string]bool, s string, f func(string) bool) bool {
+	if len(s) > maxRememberedBytes {
+		return f(s) // rare, and a memo of long strings would hold a lot
+	}
 	if v, ok := (*memo)[s]; ok {
 		return v
 	}

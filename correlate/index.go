@@ -260,6 +260,7 @@ func (x *entryIndex) len() int { return len(x.live) }
 // the windows hold.
 func (t *tenantState) prune(cutoff int64) {
 	live := map[int64]bool{}
+	dets := map[detectorID]bool{}
 	oldest := t.alerts.next() // the oldest alert a sighting still refers to
 	// Backwards, since remove moves the last identity into the gap.
 	for k := len(t.index.live) - 1; k >= 0; k-- {
@@ -273,6 +274,7 @@ func (t *tenantState) prune(cutoff int64) {
 		}
 		for _, s := range en.sightings {
 			live[s.incident] = true
+			dets[s.detector] = true
 			oldest = min(oldest, s.alert)
 		}
 	}
@@ -282,6 +284,12 @@ func (t *tenantState) prune(cutoff int64) {
 			continue
 		}
 		live[g.incident] = true
+		dets[k.detector] = true
+	}
+	for name, d := range t.detectors {
+		if !dets[d] {
+			delete(t.detectors, name)
+		}
 	}
 	roots := map[int64]bool{}
 	for id := range live {

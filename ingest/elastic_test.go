@@ -272,16 +272,7 @@ func TestElasticBadInput(t *testing.T) {
 // FuzzElastic checks that the Elastic decoder never panics, and that an
 // accepted alert is well formed (see fuzzDocFormat).
 func FuzzElastic(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "elastic", "*"))
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-		line, _, _ := strings.Cut(string(b), "\n")
-		f.Add([]byte(line))
-	}
+	addDocSeeds(f, "elastic")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		fuzzDocFormat(t, body, FormatElastic)
 	})

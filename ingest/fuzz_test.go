@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,41 +40,141 @@ func FuzzDecode(f *testing.F) {
 		lim := Limits{MaxRecordBytes: 4096, MaxDepth: 8, MaxRecords: 64}
 		recs, err := Decode(body, ndjson, formats[int(format)%len(formats)], lim, time.Date(2026, 11, 28, 21, 0, 0, 0, time.UTC))
 		if err != nil {
-			if recs != nil {
-				t.Fatalf("records with a body-level error %v", err)
-			}
-			if c := weft.ErrorCode(err); c != weft.EINVALID && c != weft.ETOOLARGE {
-				t.Fatalf("error %v has code %q", err, c)
-			}
+			checkBodyError(t, recs, err)
 			return
 		}
-		checkRecords(t, recs)
-		if len(recs) > lim.MaxRecords {
-			t.Fatalf("%d records, limit %d", len(recs), lim.MaxRecords)
-		}
-		for _, r := range recs {
-			if r.Err != nil {
-				if r.Err.Message == "" {
-					t.Fatalf("record %d: empty error message", r.Index)
-				}
-				continue
-			}
-			a := r.Alert
-			if a.ID == "" || a.Source == "" || a.ProviderAlertID == "" {
+		checkDecoded(t, recs, lim, func(r Record) {
+			if a := r.Alert; a.ID == "" || a.Source == "" || a.ProviderAlertID == "" {
 				t.Fatalf("record %d: accepted without id, source or provider id: %+v", r.Index, a)
 			}
-			for _, raw := range [][]byte{a.Raw, a.AdditionalData} {
-				if raw != nil && !json.Valid(raw) {
-					t.Fatalf("record %d: kept invalid JSON %q", r.Index, raw)
-				}
+		})
+	})
+}
+
+// checkBodyError checks a body-level error that Decode returned for a
+// fuzzed body: it comes without records and says EINVALID or ETOOLARGE.
+func checkBodyError(t *testing.T, recs []Record, err error) {
+	t.Helper()
+	if recs != nil {
+		t.Fatalf("records with a body-level error %v", err)
+	}
+	if c := weft.ErrorCode(err); c != weft.EINVALID && c != weft.ETOOLARGE {
+		t.Fatalf("error %v has code %q", err, c)
+	}
+}
+
+// checkDecoded checks the records that Decode returned for a fuzzed body
+// decoded with lim, the checks every format's fuzz target shares: the
+// records are well formed (checkRecords) and at most lim.MaxRecords, a
+// rejected record says why, and an accepted alert keeps only valid JSON
+// (raw and additionalData JSON, evidence properties a JSON object). It
+// then calls accepted with each accepted record, for the target's own
+// checks.
+func checkDecoded(t *testing.T, recs []Record, lim Limits, accepted func(r Record)) {
+	t.Helper()
+	checkRecords(t, recs)
+	if len(recs) > lim.MaxRecords {
+		t.Fatalf("%d records, limit %d", len(recs), lim.MaxRecords)
+	}
+	for _, r := range recs {
+		if r.Err != nil {
+			if r.Err.Message == "" {
+				t.Fatalf("record %d: empty error message", r.Index)
 			}
-			for i, e := range a.Evidence {
-				if e.Properties != nil && (!json.Valid(e.Properties) || e.Properties[0] != '{') {
-					t.Fatalf("record %d: evidence[%d].properties is not a JSON object: %q", r.Index, i, e.Properties)
-				}
+			continue
+		}
+		a := r.Alert
+		for _, raw := range [][]byte{a.Raw, a.AdditionalData} {
+			if raw != nil && !json.Valid(raw) {
+				t.Fatalf("record %d: kept invalid JSON %q", r.Index, raw)
 			}
 		}
-	})
+		for i, e := range a.Evidence {
+			if e.Properties != nil && (!json.Valid(e.Properties) || e.Properties[0] != '{') {
+				t.Fatalf("record %d: evidence[%d].properties is not a JSON object: %q", r.Index, i, e.Properties)
+			}
+		}
+		accepted(r)
+	}
+}
+
+// addDocSeeds seeds a fuzz target of one record a line with each sample
+// file of testdata/dir and with its first line alone.
+func addDocSeeds(f *testing.F, dir string) {
+	files, _ := filepath.Glob(filepath.Join("testdata", dir, "*"))
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		line, _, _ := strings.Cut(string(b), "\n")
+		f.Add([]byte(line))
+	}
+}
+
+// fuzzDocFormat decodes body as NDJSON in format and checks what Decode
+// returns, then decodes it with the format's decoder directly, which must
+// not panic on any bytes either.
+func fuzzDocFormat(t *testing.T, body []byte, format Format) {
+	lim := Limits{MaxRecordBytes: 1 << 16, MaxDepth: 16, MaxRecords: 64}
+	recs, err := Decode(body, true, format, lim, now)
+	if err != nil {
+		checkBodyError(t, recs, err)
+	} else {
+		checkDecoded(t, recs, lim, func(r Record) {
+			if a := r.Alert; a.ID == "" || a.Source == "" || a.ProviderAlertID == "" || a.Title == "" || len(a.Evidence) > weft.MaxEvidence {
+				t.Fatalf("record %d: accepted without id, source, provider id or title: %+v", r.Index, a)
+			}
+		})
+	}
+	if len(body) <= lim.MaxRecordBytes {
+		if a, _, fe := foreignDecoders[format](body, now); (a == nil) == (fe == nil) {
+			t.Fatalf("decoder returned alert %v and error %v", a != nil, fe)
+		}
+	}
+}
+
+// addForeignSeeds seeds a fuzz target of fuzzForeign with each NDJSON
+// sample file of testdata/dir, told to be NDJSON.
+func addForeignSeeds(f *testing.F, dir string) {
+	files, _ := filepath.Glob(filepath.Join("testdata", dir, "*.ndjson"))
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, true)
+	}
+}
+
+// fuzzForeign decodes body with format and auto-detection and checks the
+// records as FuzzDecode does, and that each alert of the format's source
+// has what its decoder always sets.
+func fuzzForeign(t *testing.T, body []byte, ndjson bool, format Format, source string) {
+	lim := Limits{MaxRecordBytes: 8192, MaxDepth: 8, MaxRecords: 64}
+	for _, f := range []Format{format, FormatAuto} {
+		recs, err := Decode(body, ndjson, f, lim, now)
+		if err != nil {
+			checkBodyError(t, recs, err)
+			return
+		}
+		checkDecoded(t, recs, lim, func(r Record) {
+			if f != format { // auto-detection may have chosen another format's decoder
+				return
+			}
+			a := r.Alert
+			if a.Source != source {
+				t.Fatalf("record %d: source %q", r.Index, a.Source)
+			}
+			if a.ProviderAlertID == "" || a.DetectorID == "" || a.Title == "" || a.FirstActivityDateTime.IsZero() {
+				t.Fatalf("record %d: %+v", r.Index, a)
+			}
+			if a.AdditionalData != nil && a.AdditionalData[0] != '{' {
+				t.Fatalf("record %d: additionalData %q is not an object", r.Index, a.AdditionalData)
+			}
+		})
+	}
 }
 
 // FuzzParseTime checks the fast timestamp parser against weft.ParseTime:

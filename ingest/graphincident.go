@@ -321,6 +321,13 @@ func (d *decoder) appendIncident(recs []Record, base int, body []byte, sp *span,
 	if err != nil {
 		return nil, err
 	}
+	if len(elems) == 0 && fe != nil {
+		// No alert to carry the incident's error: one record says it.
+		if err := reject(fe); err != nil {
+			return nil, err
+		}
+		return recs, nil
+	}
 	for k := range elems {
 		path := "alerts[" + strconv.Itoa(k) + "]"
 		if fe != nil {

@@ -230,6 +230,14 @@ func TestDecodeGraphIncidentErrorsAreLocated(t *testing.T) {
 			}
 		}
 	})
+	t.Run("BadIncidentWithoutAlerts", func(t *testing.T) {
+		// No alert carries the incident's error: one record does.
+		body := strings.Replace(graphIncident("1", nil), `"status":"active"`, `"status":"bogus"`, 1)
+		recs := decode(t, body, false, FormatAuto)
+		if len(recs) != 1 || recs[0].Err == nil || recs[0].Err.Field != "status" {
+			t.Fatalf("got %s, want one record refusing status", describe(recs))
+		}
+	})
 	t.Run("SyntaxErrorInOneAlert", func(t *testing.T) {
 		bad := strings.Replace(a("da2"), `"title":`, `"title"`, 1)
 		body := graphIncident("1", []string{a("da1"), bad, a("da3")})
@@ -394,7 +402,7 @@ func TestDecodeGraphEvidenceLongTail(t *testing.T) {
 // Windows events, none of them an alert. Every record is refused, saying
 // what it is.
 func TestDecodeRawEventsAreRefused(t *testing.T) {
-	dir := "/work/shared/data/formats/otrf-goldensaml"
+	dir := filepath.Join("..", "..", "shared", "data", "formats", "otrf-goldensaml")
 	if _, err := os.Stat(dir); err != nil {
 		t.Skipf("samples not available: %v", err)
 	}

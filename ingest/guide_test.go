@@ -110,7 +110,7 @@ func TestGUIDESample(t *testing.T) {
 		weft.EntityEmailMessage: 3, weft.EntityProcess: 2, weft.EntityCloudApplication: 1, weft.EntityMailCluster: 1,
 		weft.EntityGeneric: 6, // CloudLogonSession 3, CloudLogonRequest 3
 	}
-	if !mapsEqual(evidence, wantEvidence) {
+	if !equalCounts(evidence, wantEvidence) {
 		t.Errorf("evidence by type: got %v, want %v", evidence, wantEvidence)
 	}
 	// Entities: evidence with an identifier. Three files have a name and a
@@ -120,21 +120,9 @@ func TestGUIDESample(t *testing.T) {
 		weft.EntityUser: 15, weft.EntityIP: 17, weft.EntityDevice: 5, weft.EntityFile: 1, weft.EntityURL: 3,
 		weft.EntityEmailMessage: 3, weft.EntityCloudApplication: 1,
 	}
-	if !mapsEqual(entities, wantEntities) {
+	if !equalCounts(entities, wantEntities) {
 		t.Errorf("entities by type: got %v, want %v", entities, wantEntities)
 	}
-}
-
-func mapsEqual[K comparable](a, b map[K]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestGUIDEAbsentNeverLinks checks that no absent constant becomes an
@@ -481,36 +469,16 @@ func FuzzGUIDE(f *testing.F) {
 		lim := Limits{MaxRecordBytes: 4096, MaxRecords: 64}
 		recs, err := Decode(body, false, FormatGUIDE, lim, guideNow)
 		if err != nil {
-			if recs != nil {
-				t.Fatalf("records with a body-level error %v", err)
-			}
-			if c := weft.ErrorCode(err); c != weft.EINVALID && c != weft.ETOOLARGE {
-				t.Fatalf("error %v has code %q", err, c)
-			}
+			checkBodyError(t, recs, err)
 			return
 		}
-		checkRecords(t, recs)
-		if len(recs) > lim.MaxRecords {
-			t.Fatalf("%d records, limit %d", len(recs), lim.MaxRecords)
-		}
-		for _, r := range recs {
-			if r.Err != nil {
-				if r.Err.Message == "" {
-					t.Fatalf("record %d: empty error message", r.Index)
-				}
-				continue
-			}
+		checkDecoded(t, recs, lim, func(r Record) {
 			a := r.Alert
 			if a.Source != guideSource || a.ProviderAlertID == "" || r.SourceIncident == "" || a.ID == "" {
 				t.Fatalf("record %d: accepted without source, id or incident: %+v", r.Index, a)
 			}
-			for _, raw := range [][]byte{a.Raw, a.AdditionalData} {
-				if raw != nil && !json.Valid(raw) {
-					t.Fatalf("record %d: kept invalid JSON %q", r.Index, raw)
-				}
-			}
 			for i, e := range a.Evidence {
-				if e.Properties == nil || !json.Valid(e.Properties) || e.Properties[0] != '{' {
+				if e.Properties == nil { // checkDecoded has checked the others
 					t.Fatalf("record %d: evidence[%d].properties is not a JSON object: %q", r.Index, i, e.Properties)
 				}
 				for _, id := range e.Identifiers() {
@@ -519,7 +487,7 @@ func FuzzGUIDE(f *testing.F) {
 					}
 				}
 			}
-		}
+		})
 	})
 }
 

@@ -3,6 +3,7 @@ package ingest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,44 +14,22 @@ import (
 	"github.com/weftxdr/weft"
 )
 
-// docSampleCounts summarizes the alerts of a decoded sample file: how many
-// alerts, then how many evidence items of each type, e.g.
-// "alerts=3 device=3 file=4 ip=1".
+// docSampleCounts summarizes the alerts of a decoded sample file
+// (countSample): how many alerts, then how many evidence items of each
+// type, e.g. "alerts=3 device=3 file=4 ip=1".
 func docSampleCounts(t *testing.T, file string, format Format) string {
 	t.Helper()
 	body, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := Decode(body, true, format, Limits{}, now)
-	if err != nil {
-		t.Fatalf("%s: Decode: %v", file, err)
-	}
-	checkRecords(t, recs)
-	counts := map[string]int{}
-	for _, r := range recs {
-		if r.Err != nil {
-			t.Errorf("%s (format %q): rejected: %v", file, format, r.Err)
-			continue
-		}
-		counts["alerts"]++
-		for _, e := range r.Alert.Evidence {
-			counts[string(e.EntityType)]++
-		}
-	}
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	c, _ := countSample(t, body, true, format)
 	var b strings.Builder
-	for _, k := range keys {
-		if k == "alerts" {
-			continue
-		}
-		fmt.Fprintf(&b, " %s=%d", k, counts[k])
+	fmt.Fprintf(&b, "alerts=%d", c.alerts)
+	for _, k := range slices.Sorted(maps.Keys(c.evidence)) {
+		fmt.Fprintf(&b, " %s=%d", k, c.evidence[k])
 	}
-	return fmt.Sprintf("alerts=%d", counts["alerts"]) + b.String()
+	return b.String()
 }
 
 // checkDocSamples decodes every sample file of dir, told (auto) and named
@@ -68,11 +47,13 @@ func checkDocSamples(t *testing.T, dir string, format Format, want map[string]st
 			t.Errorf("%s: no pinned counts; add it to the test", name)
 			continue
 		}
-		for _, f := range []Format{FormatAuto, format} {
-			if got := docSampleCounts(t, file, f); got != w {
-				t.Errorf("%s (format %q): got %s, want %s", name, f, got, w)
+		t.Run(name, func(t *testing.T) {
+			for _, f := range []Format{FormatAuto, format} {
+				if got := docSampleCounts(t, file, f); got != w {
+					t.Errorf("format %q: got %s, want %s", f, got, w)
+				}
 			}
-		}
+		})
 	}
 	if len(files) != len(want) {
 		t.Errorf("%d sample files, %d pinned", len(files), len(want))
@@ -309,55 +290,8 @@ func TestOCSFBadInput(t *testing.T) {
 // finding is well formed: an id, a source and a title, evidence within the
 // limit, and JSON where weft keeps JSON.
 func FuzzOCSF(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "ocsf", "*"))
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-		line, _, _ := strings.Cut(string(b), "\n")
-		f.Add([]byte(line))
-	}
+	addDocSeeds(f, "ocsf")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		fuzzDocFormat(t, body, FormatOCSF)
 	})
-}
-
-// fuzzDocFormat decodes body as NDJSON in format and checks what Decode
-// returns, then decodes it with the format's decoder directly, which must
-// not panic on any bytes either.
-func fuzzDocFormat(t *testing.T, body []byte, format Format) {
-	lim := Limits{MaxRecordBytes: 1 << 16, MaxDepth: 16, MaxRecords: 64}
-	recs, err := Decode(body, true, format, lim, now)
-	if err == nil {
-		checkRecords(t, recs)
-		for _, r := range recs {
-			if r.Err != nil {
-				if r.Err.Message == "" {
-					t.Fatalf("record %d: empty error message", r.Index)
-				}
-				continue
-			}
-			a := r.Alert
-			if a.ID == "" || a.Source == "" || a.ProviderAlertID == "" || a.Title == "" || len(a.Evidence) > weft.MaxEvidence {
-				t.Fatalf("record %d: accepted without id, source, provider id or title: %+v", r.Index, a)
-			}
-			for _, raw := range [][]byte{a.Raw, a.AdditionalData} {
-				if raw != nil && !json.Valid(raw) {
-					t.Fatalf("record %d: kept invalid JSON %q", r.Index, raw)
-				}
-			}
-			for i, e := range a.Evidence {
-				if e.Properties != nil && (!json.Valid(e.Properties) || e.Properties[0] != '{') {
-					t.Fatalf("record %d: evidence[%d].properties is not a JSON object: %q", r.Index, i, e.Properties)
-				}
-			}
-		}
-	}
-	if len(body) <= lim.MaxRecordBytes {
-		if a, _, fe := foreignDecoders[format](body, now); (a == nil) == (fe == nil) {
-			t.Fatalf("decoder returned alert %v and error %v", a != nil, fe)
-		}
-	}
 }

@@ -5,23 +5,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/weftxdr/weft"
 )
 
-// This file decodes an input of any size in bounded memory. A Stream reads
+// A Stream decodes an input of any size in bounded memory. A Stream reads
 // its input in pieces and cuts records off the front with the same rules as
 // split (split.go), so that Decode and a Stream give the same records, with
 // the same indexes, lines and errors, for the same bytes. What it holds at a
 // time is the records of one batch and the piece being read, never the
 // whole input.
 //
-// The cutting reuses the scanner: an NDJSON line is found by its newline, a
-// JSON value by scanner.scan. When scan runs out of buffered bytes before
-// the value ends, the Stream reads more and scans the value again from its
-// start. Each record is then decoded by the decoder's appendRecords, as
+// The cutting (stream_cut.go) reuses the scanner: an NDJSON line is found
+// by its newline, a JSON value by scanner.scan. When scan runs out of
+// buffered bytes before the value ends, the Stream reads more and scans the
+// value again from its start. Each record is then decoded by the decoder's appendRecords, as
 // Decode does, so that a record that holds several alerts (a Graph list
 // response or incident export) gives one record per alert.
 //
@@ -29,7 +30,11 @@ import (
 // container, which is why a Stream keeps records up to MaxContainerBytes. A
 // record past that is refused without being kept: the rest of it is skipped
 // by a skipper that follows scan's rules one byte at a time and can
-// therefore resume across reads.
+// therefore resume across reads (stream_skip.go).
+//
+// This file holds the Stream, its batches (Next, NextRaw), its reading and
+// the choice of how to cut the input, including the GUIDE CSV it reads
+// whole.
 
 // MaxWholeBytes bounds an input that a Stream cannot cut into records as it
 // reads and must read whole: a GUIDE CSV, whose rows of one alert may lie
@@ -84,7 +89,7 @@ type Stream struct {
 
 	mode    streamMode
 	resumed bool   // Resume was called: lines only, no rules about the input's start
-	hold    bool   // NDJSON without a line starting with '{' yet: records wait (see cutLines)
+	hold    bool   // NDJSON without a line starting with '{' yet: records wait (see cutLine)
 	first   []byte // the first line held, for the "not JSON" error
 	count   int    // records cut, against lim.MaxRecords
 	pending []cut  // records cut and not yet returned
@@ -125,11 +130,13 @@ func NewStream(r io.Reader, ndjson bool, format Format, lim Limits, now func() t
 // index records and line-1 lines were read before (weft ingest --follow
 // goes on from a saved offset): every non-blank line is one record, and the
 // rules about how an input starts (a byte order mark, an array, an empty
-// input, no line that starts with '{') do not apply. Call it before the
-// first Next or NextRaw.
+// input, no line that starts with '{') do not apply. Limits.MaxRecords
+// counts the records read after index, not the whole input's. Call it
+// before the first Next or NextRaw.
 func (s *Stream) Resume(line, index int) {
 	s.resumed = true
 	s.sc.line, s.line, s.nextIndex = line, line, index
+	s.d.lim.MaxRecords = s.lim.MaxRecords + min(index, math.MaxInt-s.lim.MaxRecords)
 }
 
 // Offset returns the input offset just after the last record returned (for
@@ -458,451 +465,4 @@ func (s *Stream) addErr(line int, msg string) error {
 // MaxContainerBytes, with decode's message for a record over the limit.
 func (s *Stream) addTooLarge(line int, size int64) error {
 	return s.addErr(line, fmt.Sprintf("the record is %d bytes; the limit is %d bytes", size, s.lim.MaxRecordBytes))
-}
-
-// cutOne cuts the next record, or finds that there is none.
-func (s *Stream) cutOne() error {
-	var err error
-	switch s.mode {
-	case modeLines:
-		err = s.cutLine()
-	case modeValues:
-		err = s.cutValue()
-	case modeArray:
-		err = s.cutElement()
-	}
-	if err == nil && s.rerr != nil {
-		err = s.readErr()
-	}
-	return err
-}
-
-// cutLine cuts the next non-blank NDJSON line. Until a line that starts
-// with '{' has been read, an NDJSON input is not known to be JSON at all:
-// the records wait (hold), and if the input ends first it is refused as
-// split refuses it.
-func (s *Stream) cutLine() error {
-	for {
-		// Leading white space is not part of the record.
-		for {
-			for s.pos < len(s.buf) && s.buf[s.pos] != '\n' && isSpace(s.buf[s.pos]) {
-				s.pos++
-			}
-			if s.pos < len(s.buf) || !s.fill() {
-				break
-			}
-		}
-		if s.pos == len(s.buf) {
-			return s.endLines()
-		}
-		line := s.sc.line
-		j := bytes.IndexByte(s.buf[s.pos:], '\n')
-		for j < 0 && !s.eof && len(s.buf)-s.pos <= s.maxKeep {
-			seen := len(s.buf) - s.pos
-			s.fill()
-			if k := bytes.IndexByte(s.buf[s.pos+seen:], '\n'); k >= 0 {
-				j = seen + k
-			}
-		}
-		if j < 0 && !s.eof {
-			return s.skipLongLine()
-		}
-		a, end := s.pos, len(s.buf)
-		if j >= 0 {
-			end = a + j
-		}
-		b := end
-		for b > a && isSpace(s.buf[b-1]) {
-			b--
-		}
-		s.pos = min(end+1, len(s.buf))
-		if j >= 0 {
-			s.sc.line++
-		}
-		if a == b {
-			continue
-		}
-		text := s.buf[a:b:b]
-		s.noteHeld(text)
-		return s.add(cut{text: text, sp: span{line: line}})
-	}
-}
-
-// noteHeld ends the wait for a line that starts with '{', or keeps the
-// first line that does not for the error if none comes.
-func (s *Stream) noteHeld(text []byte) {
-	switch {
-	case !s.hold:
-	case text[0] == '{':
-		s.hold = false
-	case s.first == nil:
-		s.first = bytes.Clone(text[:min(len(text), 64)])
-	}
-}
-
-// endLines ends an NDJSON input.
-func (s *Stream) endLines() error {
-	s.mode = modeDone
-	if s.hold {
-		s.hold = false
-		if len(s.pending) > 0 {
-			return notJSON(s.first, s.pending[0].sp.line)
-		}
-	}
-	return nil
-}
-
-// skipLongLine reads past a line longer than maxKeep, keeping only its
-// first maxKeep bytes: it is rejected for its size unless all but those is
-// trailing white space.
-func (s *Stream) skipLongLine() error {
-	line := s.sc.line
-	kept := s.buf[s.pos : s.pos+s.maxKeep]
-	size := int64(len(s.buf) - s.pos) // bytes of the line so far
-	trimmed := size                   // up to its last non-space byte
-	for i := len(s.buf) - 1; i > s.pos && isSpace(s.buf[i]); i-- {
-		trimmed--
-	}
-	s.base += int64(len(s.buf))
-	s.buf, s.pos = make([]byte, 0, s.readSize), 0
-	for {
-		if !s.fill() {
-			if s.rerr != nil {
-				return s.readErr()
-			}
-			break
-		}
-		j := bytes.IndexByte(s.buf, '\n')
-		end := len(s.buf)
-		if j >= 0 {
-			end = j
-		}
-		for i := 0; i < end; i++ {
-			if !isSpace(s.buf[i]) {
-				trimmed = size + int64(i) + 1
-			}
-		}
-		size += int64(end)
-		if j >= 0 {
-			s.pos = j + 1
-			s.sc.line++
-			break
-		}
-		s.base += int64(len(s.buf))
-		s.buf = s.buf[:0]
-	}
-	if trimmed > int64(s.maxKeep) {
-		s.noteHeld(kept)
-		return s.addTooLarge(line, trimmed)
-	}
-	text := bytes.Clone(kept[:trimmed])
-	s.noteHeld(text)
-	return s.add(cut{text: text, sp: span{line: line}})
-}
-
-// cutValue cuts the next top-level object, or enters a top-level array, as
-// scanner.splitStream does.
-func (s *Stream) cutValue() error {
-	if !s.skipSpace() {
-		s.mode = modeDone
-		return nil
-	}
-	switch s.buf[s.pos] {
-	case '[':
-		s.pos++
-		s.mode = modeArray
-		return nil
-	case '{':
-		return s.cutScanned(modeValue)
-	}
-	// Not the start of a record: reject the rest of the line.
-	line := s.sc.line
-	var text []byte
-	for {
-		rest := s.buf[s.pos:]
-		j := bytes.IndexByte(rest, '\n')
-		if j >= 0 {
-			rest = rest[:j]
-		}
-		text = append(text, rest[:min(len(rest), readSize-len(text))]...)
-		s.pos += len(rest)
-		if j >= 0 || !s.fill() {
-			break
-		}
-	}
-	return s.addErr(line, fmt.Sprintf("expected a JSON object or an array of objects, got %q", clip(string(bytes.TrimSpace(text)), 32)))
-}
-
-// cutElement cuts the next element of a top-level array, or finds its end,
-// as scanner.splitArray does.
-func (s *Stream) cutElement() error {
-	for {
-		if !s.skipSpace() {
-			s.mode = modeDone
-			return s.addErr(s.sc.line, "the body ends inside a JSON array (no closing ]): it may have been cut short")
-		}
-		switch s.buf[s.pos] {
-		case ']':
-			s.pos++
-			s.mode = modeValues
-			return nil
-		case ',':
-			// An empty element (",," or a trailing comma) holds no record.
-			s.pos++
-			continue
-		}
-		return s.cutScanned(modeElement)
-	}
-}
-
-// cutScanned cuts the object or array element that starts at buf[pos] with
-// scanner.scan, reading more input until the value ends within it. A value
-// that grows past the record size limit without ending is left to
-// skipValue.
-func (s *Stream) cutScanned(mode scanMode) error {
-	line := s.sc.line
-	var end int
-	var st scanStatus
-	for {
-		end, st = s.sc.scan(s.pos, len(s.buf), mode)
-		if st == statusEnd || s.eof {
-			break
-		}
-		s.sc.line = line
-		have := len(s.buf) - s.pos
-		if have > s.maxKeep {
-			return s.skipValue(mode)
-		}
-		// Read as much again before scanning again, so that a value that
-		// arrives in small reads is not scanned once per read.
-		for len(s.buf)-s.pos < 2*have && s.fill() {
-		}
-	}
-	if st == statusBroken || mode == modeValue && st != statusEnd {
-		s.pos = len(s.buf)
-		s.mode = modeDone
-		return s.addBrokenAt(line)
-	}
-	e := end
-	for mode == modeElement && e > s.pos && isSpace(s.buf[e-1]) {
-		e-- // as splitArray, which trims an element's end
-	}
-	text := s.buf[s.pos:e:e]
-	depth := s.sc.maxDepth
-	s.pos = end
-	if st == statusEOF {
-		s.mode = modeDone
-		if err := s.add(cut{text: text, sp: span{line: line, depth: depth}}); err != nil {
-			return err
-		}
-		return s.addErr(s.sc.line, "the body ends inside a JSON array (no closing ]): it may have been cut short")
-	}
-	s.afterValue(mode)
-	return s.add(cut{text: text, sp: span{line: line, depth: depth}})
-}
-
-// afterValue moves past what ended a value at buf[pos], as splitArray and
-// splitStream do: a value's closing brace is already behind; an element's
-// ']' ends the array and its ',' is skipped; a newline that ended a broken
-// string is left to be counted.
-func (s *Stream) afterValue(mode scanMode) {
-	if mode != modeElement || s.pos >= len(s.buf) {
-		return
-	}
-	switch s.buf[s.pos] {
-	case ']':
-		s.pos++
-		s.mode = modeValues
-	case ',':
-		s.pos++
-	}
-}
-
-// addBrokenAt queues the error for a record whose end cannot be found, and
-// ends the input, as scanner.addBroken does.
-func (s *Stream) addBrokenAt(line int) error {
-	// The rest of the input is lost; read it to its end so that Offset is
-	// true, without keeping it.
-	s.base += int64(len(s.buf))
-	s.buf, s.pos = make([]byte, 0, s.readSize), 0
-	for s.fill() {
-		s.base += int64(len(s.buf))
-		s.buf = s.buf[:0]
-	}
-	return s.addErr(line, fmt.Sprintf("cannot find the end of this record (unbalanced brackets or an unterminated string); nothing from line %d to the end of the body could be read", line))
-}
-
-// skipValue reads to the end of a value longer than maxKeep, keeping only
-// its first maxKeep bytes.
-func (s *Stream) skipValue(mode scanMode) error {
-	line := s.sc.line
-	k := skipper{mode: mode, line: line, startLine: line, maxTracked: s.sc.maxTracked}
-	kept := s.buf[s.pos : s.pos+s.maxKeep]
-	data := s.buf[s.pos:]
-	scratch := make([]byte, 0, s.readSize)
-	for {
-		used, done := k.feed(data)
-		if done {
-			s.pos = len(s.buf) - len(data) + used
-			break
-		}
-		s.base += int64(len(s.buf))
-		s.buf, s.pos = scratch, 0
-		if !s.fill() {
-			if s.rerr != nil {
-				return s.readErr()
-			}
-			k.finish()
-			s.pos = len(s.buf)
-			break
-		}
-		data = s.buf
-	}
-	s.sc.line = k.line
-	if k.status == statusBroken || mode == modeValue && k.status != statusEnd {
-		s.mode = modeDone
-		return s.addBrokenAt(line)
-	}
-	size := k.n
-	if mode == modeElement {
-		size = k.trimmed // as splitArray, which trims an element's end
-	}
-	var err error
-	if size > int64(s.maxKeep) {
-		err = s.addTooLarge(line, size)
-	} else {
-		err = s.add(cut{text: bytes.Clone(kept[:size]), sp: span{line: line, depth: k.maxDepth}})
-	}
-	if err != nil {
-		return err
-	}
-	if k.status == statusEOF {
-		s.mode = modeDone
-		return s.addErr(s.sc.line, "the body ends inside a JSON array (no closing ]): it may have been cut short")
-	}
-	s.afterValue(mode)
-	return nil
-}
-
-// skipper finds where a value ends by scanner.scan's rules, one byte at a
-// time, so that it can resume across reads: strings with their escapes, a
-// raw newline that breaks a string, bracket depth with a closer that does
-// not match taken to close the nearest matching opener. It keeps no bytes.
-type skipper struct {
-	mode       scanMode
-	stack      []byte
-	maxTracked int
-	depth      int
-	maxDepth   int
-	inString   bool
-	escaped    bool
-	line       int
-	startLine  int
-	n          int64 // bytes of the value so far
-	trimmed    int64 // bytes up to its last non-space byte
-	status     scanStatus
-}
-
-// feed reads data, which follows what it read before, and returns how many
-// of its bytes belong to the value and whether the value ended there.
-func (k *skipper) feed(data []byte) (used int, done bool) {
-	for i, c := range data {
-		if k.inString {
-			switch {
-			case k.escaped:
-				k.escaped = false
-				if c == '\n' {
-					k.line++
-				}
-			case c == '\\':
-				k.escaped = true
-			case c == '"':
-				k.inString = false
-			case c == '\n':
-				k.inString = false
-				if k.line == k.startLine {
-					return k.end(i, statusEnd)
-				}
-				k.line++
-			}
-			k.grow(i, c)
-			continue
-		}
-		switch c {
-		case '"':
-			k.inString = true
-		case '{', '[':
-			k.depth++
-			if len(k.stack) < k.maxTracked {
-				k.stack = append(k.stack, c)
-			}
-			k.maxDepth = max(k.maxDepth, k.depth)
-		case '}', ']':
-			if k.depth == 0 {
-				if k.mode == modeElement && c == ']' {
-					return k.end(i, statusEnd)
-				}
-				break
-			}
-			open := byte('{')
-			if c == ']' {
-				open = '['
-			}
-			switch {
-			case k.depth > len(k.stack):
-				k.depth--
-			case k.stack[k.depth-1] == open:
-				k.depth--
-				k.stack = k.stack[:k.depth]
-			default:
-				j := k.depth - 2
-				for j >= 0 && k.stack[j] != open {
-					j--
-				}
-				if j >= 0 {
-					k.depth = j
-					k.stack = k.stack[:j]
-				} else if k.mode == modeElement && c == ']' {
-					return k.end(i, statusEnd)
-				}
-			}
-			if k.depth == 0 && k.mode == modeValue {
-				k.grow(i, c)
-				return k.end(i+1, statusEnd)
-			}
-		case ',':
-			if k.depth == 0 && k.mode == modeElement {
-				return k.end(i, statusEnd)
-			}
-		case '\n':
-			k.line++
-		}
-		k.grow(i, c)
-	}
-	k.n += int64(len(data))
-	return len(data), false
-}
-
-// grow notes that data[i], c, belongs to the value.
-func (k *skipper) grow(i int, c byte) {
-	if !isSpace(c) {
-		k.trimmed = k.n + int64(i) + 1
-	}
-}
-
-// end ends the value before data[i].
-func (k *skipper) end(i int, st scanStatus) (int, bool) {
-	k.n += int64(i)
-	k.status = st
-	return i, true
-}
-
-// finish ends the value at the end of the input.
-func (k *skipper) finish() {
-	switch {
-	case k.inString || k.depth > 0:
-		k.status = statusBroken
-	default:
-		k.status = statusEOF
-	}
 }

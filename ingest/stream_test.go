@@ -259,6 +259,19 @@ func TestStreamOffsetAndResume(t *testing.T) {
 	}
 }
 
+// TestStreamResumeLimit checks that after Resume the record limit counts
+// the records read since, not the whole input's: a followed file that has
+// grown past MaxRecords lines goes on.
+func TestStreamResumeLimit(t *testing.T) {
+	line := `{"source":"s","providerAlertId":"1","title":"t"}` + "\n"
+	st := NewStream(strings.NewReader(line+line), true, FormatAuto, Limits{MaxRecords: 100}, nil)
+	st.Resume(1001, 1000)
+	recs, err := streamAll(t, st, 10)
+	if err != nil || len(recs) != 2 || recs[0].Index != 1000 || recs[1].Alert == nil {
+		t.Fatalf("resumed past the limit: %s %v, want two records from index 1000", describe(recs), err)
+	}
+}
+
 func TestStreamNextRaw(t *testing.T) {
 	body := "[\n{\"source\":\"s\",\n \"providerAlertId\":\"1\",\"title\":\"t\"},\n[1],\n{\"a\":\n\"b\" \"c\"},\n{\"x\":1}\n]"
 	st := NewStream(strings.NewReader(body), false, FormatAuto, Limits{}, nil)

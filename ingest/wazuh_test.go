@@ -332,14 +332,7 @@ func TestDecodeWazuhRepairs(t *testing.T) {
 // FuzzWazuh checks that the Wazuh decoder never panics, named or
 // auto-detected, and that what it accepts is well formed.
 func FuzzWazuh(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "wazuh", "*.ndjson"))
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b, true)
-	}
+	addForeignSeeds(f, "wazuh")
 	f.Fuzz(func(t *testing.T, body []byte, ndjson bool) {
 		fuzzForeign(t, body, ndjson, FormatWazuh, "wazuh")
 	})

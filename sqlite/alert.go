@@ -564,10 +564,12 @@ func (w *batchWriter) storedEntityIDs(tenant string, seq int64) ([]int64, error)
 	// the device became part of their identity (identity.go, onDevice):
 	// alerts stored then have rows under the path-only key.
 	for i := range stored.Evidence {
-		ev := stored.Evidence[i]
-		if (ev.EntityType == weft.EntityRegistryKey || ev.EntityType == weft.EntityRegistryValue) && ev.MdeDeviceID != "" {
-			ev.MdeDeviceID = ""
-			if k := ev.Key(); k != "" {
+		e := &stored.Evidence[i]
+		if (e.EntityType == weft.EntityRegistryKey || e.EntityType == weft.EntityRegistryValue) && e.MdeDeviceID != "" {
+			// A new record of the path alone, so that no identifiers cached
+			// for the device-scoped form answer for it.
+			old := weft.Evidence{EntityType: e.EntityType, RegistryHive: e.RegistryHive, RegistryKey: e.RegistryKey, RegistryValueName: e.RegistryValueName}
+			if k := old.Key(); k != "" {
 				keys = append(keys, k)
 			}
 		}

@@ -53,6 +53,11 @@ type followState struct {
 	// to tell a file truncated and written again past Offset.
 	HeadBytes int    `json:"headBytes"`
 	Head      string `json:"head"`
+	// first holds the file's first bytes (up to headBytes) as this run read
+	// them, so that Head fingerprints what was read and stored, not what
+	// the file holds when the state is saved: a file truncated and written
+	// again just after a batch must not lend the old offset its new head.
+	first []byte
 }
 
 // headBytes is how many of a file's first bytes its fingerprint covers.
@@ -174,6 +179,9 @@ func (fw *follower) resume(ctx context.Context, saved followState) error {
 		}
 		fw.st = saved
 		fw.st.File = fw.path
+		if b, err := readFirst(fw.f, saved.HeadBytes); err == nil {
+			fw.st.first = b // the bytes the saved head fingerprints, just checked
+		}
 		fmt.Fprintf(fw.stderr, "weft ingest: resuming %s at line %d (byte %d)\n", fw.path, saved.Line, saved.Offset)
 		return nil
 	}
@@ -290,8 +298,14 @@ func (fw *follower) drain(ctx context.Context, final bool) error {
 		return nil
 	}
 	base := fw.st.Offset
-	st := ingest.NewStream(io.NewSectionReader(fw.f, base, end-base), true, fw.format, ingestLimits, time.Now)
-	st.Resume(fw.st.Line, fw.st.Records)
+	var r io.Reader = io.NewSectionReader(fw.f, base, end-base)
+	if base == int64(len(fw.st.first)) && base < headBytes {
+		r = &headTee{r: r, at: base, first: &fw.st.first}
+	}
+	st := ingest.NewStream(r, true, fw.format, ingestLimits, time.Now)
+	if base > 0 {
+		st.Resume(fw.st.Line, fw.st.Records) // from the start, the input's rules hold (a byte order mark)
+	}
 	for ctx.Err() == nil {
 		err := fw.target.put(context.WithoutCancel(ctx), st, fw.batch, fw.sum)
 		if err == io.EOF {
@@ -328,6 +342,32 @@ func lastLineEnd(f *os.File, from, size int64) (int64, error) {
 	return from, nil
 }
 
+// headTee passes a file's bytes through and keeps its first headBytes
+// bytes in *first, as they were read.
+type headTee struct {
+	r     io.Reader
+	at    int64 // the file offset of the next byte
+	first *[]byte
+}
+
+func (t *headTee) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if b := *t.first; t.at == int64(len(b)) && len(b) < headBytes {
+		*t.first = append(b, p[:min(n, headBytes-len(b))]...)
+	}
+	t.at += int64(n)
+	return n, err
+}
+
+// readFirst returns the first n bytes of f.
+func readFirst(f *os.File, n int) ([]byte, error) {
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, 0); err != nil && !(errors.Is(err, io.EOF) && n == 0) {
+		return nil, err
+	}
+	return buf, nil
+}
+
 // headMatches reports whether f starts with the bytes whose fingerprint st
 // holds (true when nothing was read yet).
 func (fw *follower) headMatches(f *os.File, st followState) bool {
@@ -340,21 +380,31 @@ func (fw *follower) headMatches(f *os.File, st followState) bool {
 
 // head fingerprints the first n bytes of f.
 func head(f *os.File, n int) (string, error) {
-	buf := make([]byte, n)
-	if _, err := f.ReadAt(buf, 0); err != nil && !(errors.Is(err, io.EOF) && n == 0) {
+	buf, err := readFirst(f, n)
+	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(buf)
-	return hex.EncodeToString(sum[:]), nil
+	return fingerprint(buf), nil
+}
+
+// fingerprint is the SHA-256 of b, in hex.
+func fingerprint(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // save writes the state file: to a new file, synced, then renamed over the
 // old one, so that a crash leaves the old state or the new, never half.
 func (fw *follower) save() error {
 	if n := int(min(fw.st.Offset, headBytes)); n != fw.st.HeadBytes || fw.st.Head == "" {
-		h, err := head(fw.f, n)
-		if err != nil {
-			return fmt.Errorf("reading the start of %s: %w", fw.path, err)
+		var h string
+		if len(fw.st.first) >= n {
+			h = fingerprint(fw.st.first[:n]) // what was read and stored
+		} else { // read before this run (a file finished after a restart)
+			var err error
+			if h, err = head(fw.f, n); err != nil {
+				return fmt.Errorf("reading the start of %s: %w", fw.path, err)
+			}
 		}
 		fw.st.HeadBytes, fw.st.Head = n, h
 	}
