@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -328,6 +329,7 @@ func (d *decoder) appendIncident(recs []Record, base int, body []byte, sp *span,
 		}
 		return recs, nil
 	}
+	var tenant string // of the incident's first accepted alert
 	for k := range elems {
 		path := "alerts[" + strconv.Itoa(k) + "]"
 		if fe != nil {
@@ -342,10 +344,19 @@ func (d *decoder) appendIncident(recs []Record, base int, body []byte, sp *span,
 		}
 		r := &recs[n]
 		r.Line, r.SourceIncident = sp.line, key
+		if r.Err == nil && tenant != "" && r.Alert.TenantID != tenant {
+			// An incident lives in one tenant: its state must not be
+			// copied into another one's.
+			got := r.Alert.TenantID
+			r.Alert, r.Warnings = nil, nil
+			r.Err = &RecordError{Index: r.Index, Field: "tenantId",
+				Message: fmt.Sprintf("names tenant %q, but the incident's first alert is in %q; an incident's alerts belong to one tenant", clip(got, 64), tenant)}
+		}
 		if r.Err != nil {
 			r.Err.Line, r.Err.Field = sp.line, joinPath(path, r.Err.Field)
 			continue
 		}
+		tenant = r.Alert.TenantID
 		r.Alert.Import = imp
 		r.Warnings = append(r.Warnings, warnings...)
 		warnings = nil // said once, on the incident's first accepted alert

@@ -230,6 +230,16 @@ func TestDecodeGraphIncidentErrorsAreLocated(t *testing.T) {
 			}
 		}
 	})
+	t.Run("AlertsOfTwoTenants", func(t *testing.T) {
+		body := graphIncident("1", []string{graphAlert("da1", `"tenantId":"t1"`), graphAlert("da2", `"tenantId":"t2"`), graphAlert("da3", `"tenantId":"t1"`)})
+		recs := decode(t, body, false, FormatAuto)
+		if len(recs) != 3 || recs[0].Err != nil || recs[2].Err != nil {
+			t.Fatalf("got %s, want the first and third alert", describe(recs))
+		}
+		if e := recs[1].Err; e == nil || e.Field != "alerts[1].tenantId" || !strings.Contains(e.Message, `names tenant "t2", but the incident's first alert is in "t1"`) {
+			t.Fatalf("got %v, want alerts[1].tenantId refused", e)
+		}
+	})
 	t.Run("BadIncidentWithoutAlerts", func(t *testing.T) {
 		// No alert carries the incident's error: one record does.
 		body := strings.Replace(graphIncident("1", nil), `"status":"active"`, `"status":"bogus"`, 1)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-json-experiment/json"
+	"github.com/weftxdr/weft"
 	"github.com/weftxdr/weft/ingest"
 )
 
@@ -78,6 +79,7 @@ type follower struct {
 	st       followState // how far f was read and stored
 	rotating bool        // path names another file; f is being finished
 	oldSize  int64       // f's size at the last poll while rotating
+	failures int         // batches that failed in a row (failed)
 }
 
 // defaultStateFile is the state file for path: in the data directory with
@@ -112,7 +114,7 @@ func (fw *follower) run(ctx context.Context) error {
 		}
 	}
 	for {
-		if err := fw.drain(ctx, false); err != nil {
+		if err := fw.drain(ctx, false); err != nil && err != errRetry {
 			return err
 		}
 		select {
@@ -189,7 +191,10 @@ func (fw *follower) resume(ctx context.Context, saved followState) error {
 		fmt.Fprintf(fw.stderr, "weft ingest: %s was rotated while not followed; finishing the old file, now %s, from line %d\n", fw.path, name, saved.Line)
 		current, cur := fw.f, fw.st
 		fw.f, fw.st = old, saved
-		err := fw.drain(ctx, true)
+		err := errRetry
+		for err == errRetry && ctx.Err() == nil {
+			err = fw.drain(ctx, true)
+		}
 		old.Close()
 		fw.f, fw.st = current, cur
 		if err != nil || ctx.Err() != nil {
@@ -256,6 +261,9 @@ func (fw *follower) check(ctx context.Context) error {
 			return nil
 		}
 		if err := fw.drain(ctx, true); err != nil || ctx.Err() != nil {
+			if err == errRetry {
+				return nil // the old file is finished at a later poll
+			}
 			return err // stopped before the old file's end: the state still names it
 		}
 		fmt.Fprintf(fw.stderr, "weft ingest: %s was rotated; finished the old file at line %d, reading the new one from the start\n", fw.path, fw.st.Line)
@@ -312,8 +320,9 @@ func (fw *follower) drain(ctx context.Context, final bool) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%s after line %d: %w", fw.path, fw.st.Line, err)
+			return fw.failed(ctx, err)
 		}
+		fw.failures = 0
 		off, line, index := st.Offset()
 		fw.st.Offset, fw.st.Line, fw.st.Records = base+off, line, index
 		if err := fw.save(); err != nil {
@@ -323,6 +332,37 @@ func (fw *follower) drain(ctx context.Context, final bool) error {
 	}
 	return nil
 }
+
+// failed decides what a batch that could not be put means. Input the
+// target refuses whatever happens (EINVALID, ETOOLARGE) stops the
+// follower. Anything else — the server down or restarting, the network,
+// a busy store — is waited out: it says so, waits (the poll interval,
+// doubled with each failure in a row, at most maxRetryWait) and returns
+// nil, so that the next drain reads again from the last line stored. The
+// state never moved past it, so nothing is skipped; a batch the target
+// stored before its answer was lost comes back as duplicates, never
+// stored twice. It returns errRetry after the wait.
+func (fw *follower) failed(ctx context.Context, err error) error {
+	err = fmt.Errorf("%s after line %d: %w", fw.path, fw.st.Line, err)
+	if code := weft.ErrorCode(err); code == weft.EINVALID || code == weft.ETOOLARGE || ctx.Err() != nil {
+		return err
+	}
+	fw.failures++
+	wait := min(fw.poll<<min(fw.failures-1, 16), maxRetryWait)
+	fmt.Fprintf(fw.stderr, "weft ingest: %v; trying again in %s\n", err, wait)
+	select {
+	case <-ctx.Done():
+	case <-time.After(wait):
+	}
+	return errRetry
+}
+
+// errRetry says that a batch failed and will be read again from the last
+// line stored.
+var errRetry = errors.New("the batch will be tried again")
+
+// maxRetryWait is the longest wait between two tries of a batch.
+const maxRetryWait = time.Minute
 
 // lastLineEnd returns the offset just after the last newline of f in
 // [from, size), or from if there is none: a line still being written waits.

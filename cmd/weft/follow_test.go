@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -211,5 +212,33 @@ func TestFollowRestart(t *testing.T) {
 	page, err := store.ListAlerts(context.Background(), weft.AlertQuery{TenantID: weft.DefaultTenantID, Count: true})
 	if err != nil || page.Count != 8 {
 		t.Fatalf("store holds %d alerts (%v), want 8", page.Count, err)
+	}
+}
+
+// TestFollowWaitsForTheServer follows a file while its server is down: the
+// follower says it will try again, and once a server listens every line is
+// stored exactly once.
+func TestFollowWaitsForTheServer(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there until the server starts below
+	dir := t.TempDir()
+	file := filepath.Join(dir, "eve.json")
+	appendFile(t, file, crashBatch(0, 3))
+	f := startFollowing(t, "--url", "http://"+addr, file)
+	waitFor(t, "a retry", func() bool { return strings.Contains(f.stderr.String(), "trying again") }, f)
+	appendFile(t, file, crashBatch(3, 2))
+
+	rs, err := startServer(serverConfig{Addr: addr, DataDir: t.TempDir(), Synchronous: "normal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Shutdown(context.Background())
+	waitFor(t, "all 5 alerts", func() bool { return alertCount(t, rs.URL) == 5 }, f)
+	if out := f.end(t); !strings.Contains(out, "5 records: 5 stored, 0 updated, 0 duplicate") {
+		t.Fatalf("summary %q: want 5 stored once each\nstderr: %s", out, f.stderr.String())
 	}
 }

@@ -44,7 +44,9 @@ written, survives its rotation (renamed and created anew, or copied and
 truncated), and keeps how far it got in a state file (--state), so that a
 restart goes on where it stopped: nothing is read twice and nothing is
 skipped. The state is written after each batch is stored or acknowledged.
-SIGINT or SIGTERM stops it after the batch in flight.
+A batch the server or store cannot take (down, restarting, busy) is tried
+again, with a growing wait, from the last line stored. SIGINT or SIGTERM
+stops it after the batch in flight.
 
 Rejected records are listed on standard error with their line in FILE, field
 and reason. With --progress, or when standard error is a terminal, a line
