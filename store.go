@@ -82,10 +82,21 @@ type IncidentStore interface {
 	ListActivities(ctx context.Context, tenantID string, incidentID int64) ([]*Activity, error)
 }
 
-// IncidentQuery selects incidents of one tenant.
+// IncidentQuery selects and orders incidents of one tenant: the incident
+// queue. Every condition set must hold.
 type IncidentQuery struct {
-	TenantID     string
-	Status       []IncidentStatus // empty: any
+	TenantID string
+	Status   []IncidentStatus // empty: any
+	// Filter is a parsed $filter (ParseIncidentFilter); nil: no condition.
+	// Redirected incidents match no filter; without one (and without
+	// Status) they are listed as any other.
+	Filter *IncidentFilter
+	// Search keeps incidents whose name contains it (case-insensitively for
+	// ASCII) or whose id it is; empty: no condition.
+	Search string
+	// OrderBy orders the page; ties are broken by id, descending, so that
+	// paging is stable. Empty: most recently updated first.
+	OrderBy      []IncidentOrder
 	Top, Skip    int
 	Count        bool
 	ExpandAlerts bool

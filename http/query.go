@@ -15,6 +15,10 @@ type listParams struct {
 	Skip   int
 	Count  bool
 	Expand []string
+	// Filter, OrderBy and Search are the raw $filter, $orderby and $search
+	// of an endpoint that accepts them (parseQueueParams parses them).
+	Filter, OrderBy, Search string
+	HasFilter               bool
 }
 
 // parseListParams reads $top, $skip, $count and $expand (only the values in
@@ -22,6 +26,12 @@ type listParams struct {
 // precise error rather than ignored: a client that filters and silently gets
 // everything back would act on the wrong data.
 func parseListParams(q url.Values, expandable ...string) (listParams, error) {
+	return parseListOptions(q, false, expandable...)
+}
+
+// parseListOptions is parseListParams that also takes $filter, $orderby and
+// $search (unparsed) when queue is set.
+func parseListOptions(q url.Values, queue bool, expandable ...string) (listParams, error) {
 	p := listParams{Top: weft.DefaultPageSize}
 	for k, vs := range q {
 		if !strings.HasPrefix(k, "$") {
@@ -67,8 +77,26 @@ func parseListParams(q url.Values, expandable ...string) (listParams, error) {
 				}
 				p.Expand = append(p.Expand, e)
 			}
+		case "$filter":
+			if !queue {
+				return p, weft.Errorf(weft.EUNSUPPORTED, "query option $filter is not supported on this endpoint (supported: $top, $skip, $count%s)", expandHint(expandable))
+			}
+			p.Filter, p.HasFilter = v, true
+		case "$orderby", "$search":
+			if !queue {
+				return p, weft.Errorf(weft.EUNSUPPORTED, "query option %s is not supported on this endpoint (supported: $top, $skip, $count%s)", k, expandHint(expandable))
+			}
+			if k == "$orderby" {
+				p.OrderBy = v
+			} else {
+				p.Search = v
+			}
 		default:
-			return p, weft.Errorf(weft.EUNSUPPORTED, "query option %s is not supported on this endpoint (supported: $top, $skip, $count%s)", truncateForMessage(k), expandHint(expandable))
+			hint := expandHint(expandable)
+			if queue {
+				hint += ", $filter, $orderby, $search"
+			}
+			return p, weft.Errorf(weft.EUNSUPPORTED, "query option %s is not supported on this endpoint (supported: $top, $skip, $count%s)", truncateForMessage(k), hint)
 		}
 	}
 	return p, nil

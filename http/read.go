@@ -35,7 +35,12 @@ func (s *Server) handleGetAlert(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleListIncidents(w http.ResponseWriter, r *http.Request) {
-	p, err := parseListParams(r.URL.Query(), "alerts")
+	p, err := parseListOptions(r.URL.Query(), true, "alerts")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	q, err := parseQueueParams(p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -46,9 +51,8 @@ func (s *Server) handleListIncidents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, weft.Errorf(weft.EINVALID, "with $expand=alerts, $top must be at most %d", maxExpandedIncidents))
 		return
 	}
-	page, err := s.store.ListIncidents(r.Context(), weft.IncidentQuery{
-		TenantID: tenantOf(r), Top: p.Top, Skip: p.Skip, Count: p.Count, ExpandAlerts: p.expands("alerts"),
-	})
+	q.TenantID, q.Top, q.Skip, q.Count, q.ExpandAlerts = tenantOf(r), p.Top, p.Skip, p.Count, p.expands("alerts")
+	page, err := s.store.ListIncidents(r.Context(), q)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

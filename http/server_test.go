@@ -364,7 +364,7 @@ func TestReadAPI(t *testing.T) {
 	})
 
 	t.Run("ErrUnsupportedQueryOption", func(t *testing.T) {
-		for _, q := range []string{"$filter=severity%20eq%20'high'", "$orderby=title", "$top=0", "$top=5000", "$skip=-1", "$count=maybe", "$expand=evidence", "$expand=alerts&$top=500"} {
+		for _, q := range []string{"$filter=contains(displayName,'x')", "$orderby=title", "$top=0", "$top=5000", "$skip=-1", "$count=maybe", "$expand=evidence", "$expand=alerts&$top=500"} {
 			var e errorAnswer
 			resp := s.do(t, "GET", "/api/v1/incidents?"+q, "", nil, &e)
 			if resp.StatusCode != 400 || e.Error.Message == "" {

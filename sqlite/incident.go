@@ -48,9 +48,11 @@ func (s *Store) FindIncident(ctx context.Context, tenantID string, id int64, exp
 	return incs[0], nil
 }
 
-// ListIncidents returns a page of a tenant's incidents, most recently updated
-// first (ties: highest id first), filtered by status when q.Status is set.
-// Paging is as in ListAlerts; an unknown status is EINVALID.
+// ListIncidents returns a page of a tenant's incidents: those that match
+// q.Status, q.Filter and q.Search (see weft.IncidentQuery; sqlite/queue.go
+// translates them to SQL), in q.OrderBy order (default: most recently
+// updated first), ties broken by highest id first. Paging is as in
+// ListAlerts; an unknown status or an invalid filter is EINVALID.
 func (s *Store) ListIncidents(ctx context.Context, q weft.IncidentQuery) (weft.IncidentPage, error) {
 	if err := s.enter(); err != nil {
 		return weft.IncidentPage{}, err
@@ -60,15 +62,13 @@ func (s *Store) ListIncidents(ctx context.Context, q weft.IncidentQuery) (weft.I
 	if err != nil {
 		return weft.IncidentPage{}, err
 	}
-	where, args := `tenant_id = ?`, []any{q.TenantID}
-	if len(q.Status) > 0 {
-		for _, st := range q.Status {
-			if !validStatus(st) {
-				return weft.IncidentPage{}, weft.Errorf(weft.EINVALID, "status %q is not one of %v", truncate(string(st), 64), weft.IncidentStatuses)
-			}
-			args = append(args, string(st))
-		}
-		where += ` AND status IN (?` + repeatParams(len(q.Status)-1) + `)`
+	where, args, err := incidentWhere(q, false)
+	if err != nil {
+		return weft.IncidentPage{}, err
+	}
+	order, err := incidentOrder(q.OrderBy)
+	if err != nil {
+		return weft.IncidentPage{}, err
 	}
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -76,7 +76,7 @@ func (s *Store) ListIncidents(ctx context.Context, q weft.IncidentQuery) (weft.I
 	}
 	defer tx.Rollback()
 	incs, err := queryIncidents(ctx, tx, incidentSelect+` WHERE `+where+
-		` ORDER BY last_update DESC, id DESC LIMIT ? OFFSET ?`, append(args, limit+1, q.Skip)...)
+		` ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, limit+1, q.Skip)...)
 	if err != nil {
 		return weft.IncidentPage{}, fmt.Errorf("sqlite: list incidents: %w", err)
 	}
@@ -90,6 +90,10 @@ func (s *Store) ListIncidents(ctx context.Context, q weft.IncidentQuery) (weft.I
 		}
 	}
 	if q.Count {
+		where, args, err := incidentWhere(q, true)
+		if err != nil {
+			return weft.IncidentPage{}, err
+		}
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM incidents WHERE `+where, args...).Scan(&page.Count); err != nil {
 			return weft.IncidentPage{}, fmt.Errorf("sqlite: count incidents: %w", err)
 		}

@@ -1,0 +1,283 @@
+package sqlite
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/weftxdr/weft"
+)
+
+// This file translates the incident queue's query (weft.IncidentQuery: a
+// parsed $filter, $search, $orderby) into SQL. User text only ever reaches
+// the database as a bound parameter. Enumeration values (status,
+// classification, determination, severity ranks) are written into the SQL as
+// literals: they are canonical values checked against weft's fixed lists by
+// the parser (and again here), and SQLite uses a partial index only for a
+// query whose WHERE repeats the index's terms literally (the default view's
+// indexes in migration 0007).
+
+// queueCollections number the collections in incident_terms.field.
+var queueCollections = map[string]int{
+	"customTags":       1,
+	"systemTags":       2,
+	"categories":       3,
+	"serviceSources":   4,
+	"detectionSources": 5,
+}
+
+// queueColumns are the incidents columns of the scalar queue fields.
+var queueColumns = map[string]string{
+	"status":                "status",
+	"severity":              "severity",
+	"classification":        "classification",
+	"determination":         "determination",
+	"assignedTo":            "assigned_to",
+	"priorityScore":         "priority_score",
+	"alertCount":            "alert_count",
+	"createdDateTime":       "created",
+	"lastUpdateDateTime":    "last_update",
+	"firstActivityDateTime": "first_activity",
+	"lastActivityDateTime":  "last_activity",
+}
+
+// queueOrderColumns are the columns of the sortable fields.
+var queueOrderColumns = map[string]string{
+	"priorityScore":      "priority_score",
+	"lastUpdateDateTime": "last_update",
+	"createdDateTime":    "created",
+	"severity":           "severity",
+	"alertCount":         "alert_count",
+}
+
+var sqlOps = map[weft.FilterOp]string{
+	weft.FilterEq: "=", weft.FilterNe: "<>", weft.FilterGt: ">", weft.FilterGe: ">=", weft.FilterLt: "<", weft.FilterLe: "<=",
+}
+
+// incidentWhere returns the WHERE clause (without the keyword) of q and its
+// arguments, for a page or, with count, for counting the matches. The tenant
+// is always the first term. An invalid status or a filter the parser would
+// not produce is EINVALID.
+func incidentWhere(q weft.IncidentQuery, count bool) (string, []any, error) {
+	var b strings.Builder
+	args := []any{q.TenantID}
+	b.WriteString("tenant_id = ?")
+	if len(q.Status) > 0 {
+		for _, st := range q.Status {
+			if !validStatus(st) {
+				return "", nil, weft.Errorf(weft.EINVALID, "status %q is not one of %v", truncate(string(st), 64), weft.IncidentStatuses)
+			}
+			args = append(args, string(st))
+		}
+		b.WriteString(" AND status IN (?" + repeatParams(len(q.Status)-1) + ")")
+	}
+	if q.Filter != nil {
+		// Redirected incidents were merged into others: no filter lists
+		// them, whatever it says about status.
+		b.WriteString(" AND status <> 'redirected' AND ")
+		var err error
+		if args, err = writeFilter(&b, args, q.TenantID, q.Filter, count); err != nil {
+			return "", nil, err
+		}
+	}
+	if s := strings.TrimSpace(q.Search); s != "" {
+		b.WriteString(` AND (display_name LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+escapeLike(s)+"%")
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil && id > 0 {
+			b.WriteString(" OR id = ?")
+			args = append(args, id)
+		}
+		b.WriteString(")")
+	}
+	return b.String(), args, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// writeFilter appends f as SQL to b and its parameters to args.
+//
+// count selects the form of collection terms for a count rather than a page.
+func writeFilter(b *strings.Builder, args []any, tenantID string, f *weft.IncidentFilter, count bool) ([]any, error) {
+	switch f.Op {
+	case weft.FilterAnd, weft.FilterOr:
+		b.WriteByte('(')
+		for i, t := range f.Terms {
+			if i > 0 {
+				b.WriteString(" " + strings.ToUpper(string(f.Op)) + " ")
+			}
+			var err error
+			if args, err = writeFilter(b, args, tenantID, t, count); err != nil {
+				return nil, err
+			}
+		}
+		b.WriteByte(')')
+		return args, nil
+	case weft.FilterAny:
+		field, ok := queueCollections[f.Field]
+		if !ok {
+			return nil, weft.Errorf(weft.EINVALID, "$filter: %s is not a collection", f.Field)
+		}
+		// A page stops after a few rows: an EXISTS probe per candidate row
+		// costs little and nothing is built up front. A count visits every
+		// candidate, and the set of the collection's matches, built once,
+		// is cheaper when the values are selective (a tag).
+		if count {
+			b.WriteString("id IN (SELECT incident_id FROM incident_terms WHERE tenant_id = ? AND field = " + strconv.Itoa(field))
+		} else {
+			b.WriteString("EXISTS (SELECT 1 FROM incident_terms WHERE incident_terms.tenant_id = ? AND field = " + strconv.Itoa(field) +
+				" AND incident_id = incidents.id")
+		}
+		args = append(args, tenantID)
+		if len(f.Values) > 0 {
+			b.WriteString(" AND value IN (?" + repeatParams(len(f.Values)-1) + ")")
+			for _, v := range f.Values {
+				s, ok := v.(string)
+				if !ok {
+					return nil, weft.Errorf(weft.EINVALID, "$filter: %s/any compares with strings", f.Field)
+				}
+				args = append(args, s)
+			}
+		}
+		b.WriteByte(')')
+		return args, nil
+	}
+	col, ok := queueColumns[f.Field]
+	if !ok {
+		return nil, weft.Errorf(weft.EINVALID, "$filter: field %q is not filterable", f.Field)
+	}
+	if len(f.Values) == 0 {
+		return nil, weft.Errorf(weft.EINVALID, "$filter: %s %s has no value", f.Field, f.Op)
+	}
+	vals := make([]string, len(f.Values)) // SQL of each value
+	hasNull := false
+	for i, v := range f.Values {
+		s, arg, err := sqlValue(f.Field, v)
+		if err != nil {
+			return nil, err
+		}
+		if s == "NULL" {
+			hasNull = true
+		}
+		vals[i] = s
+		if s == "?" {
+			args = append(args, arg)
+		}
+	}
+	switch f.Op {
+	case weft.FilterIn:
+		if hasNull {
+			return nil, weft.Errorf(weft.EINVALID, "$filter: null cannot be in a list")
+		}
+		b.WriteString(col + " IN (" + strings.Join(vals, ", ") + ")")
+	case weft.FilterEq, weft.FilterNe:
+		switch {
+		case hasNull && f.Op == weft.FilterEq:
+			b.WriteString(col + " IS NULL")
+		case hasNull:
+			b.WriteString(col + " IS NOT NULL")
+		case f.Op == weft.FilterNe && f.Field == "priorityScore":
+			// null ne 5 is true in OData; in SQL it is null.
+			b.WriteString(col + " IS NOT " + vals[0])
+		default:
+			b.WriteString(col + " " + sqlOps[f.Op] + " " + vals[0])
+		}
+	case weft.FilterGt, weft.FilterGe, weft.FilterLt, weft.FilterLe:
+		if hasNull {
+			return nil, weft.Errorf(weft.EINVALID, "$filter: null can only be compared with eq or ne")
+		}
+		b.WriteString(col + " " + sqlOps[f.Op] + " " + vals[0])
+	default:
+		return nil, weft.Errorf(weft.EINVALID, "$filter: operator %q is not supported", f.Op)
+	}
+	return args, nil
+}
+
+// sqlValue returns the SQL of one filter value: a literal for enumerations
+// (checked against weft's lists, so never user text) and NULL, else "?" and
+// the argument to bind. assignedTo's null is the empty string the store
+// keeps for an unassigned incident.
+func sqlValue(field string, v any) (string, any, error) {
+	bad := func() (string, any, error) {
+		return "", nil, weft.Errorf(weft.EINVALID, "$filter: %v is not a valid value of %s", v, field)
+	}
+	switch field {
+	case "status":
+		st, ok := v.(weft.IncidentStatus)
+		if !ok || !validStatus(st) {
+			return bad()
+		}
+		return "'" + string(st) + "'", nil, nil
+	case "classification":
+		c, ok := v.(weft.Classification)
+		if !ok || !validEnum(c, weft.Classifications) {
+			return bad()
+		}
+		return "'" + string(c) + "'", nil, nil
+	case "determination":
+		d, ok := v.(weft.Determination)
+		if !ok || !validEnum(d, weft.Determinations) {
+			return bad()
+		}
+		return "'" + string(d) + "'", nil, nil
+	case "severity":
+		s, ok := v.(weft.Severity)
+		if !ok || !validEnum(s, weft.Severities) {
+			return bad()
+		}
+		return strconv.Itoa(s.Rank()), nil, nil
+	case "assignedTo":
+		switch v := v.(type) {
+		case nil:
+			return "''", nil, nil
+		case string:
+			return "?", v, nil
+		}
+	case "priorityScore", "alertCount":
+		switch v := v.(type) {
+		case nil:
+			return "NULL", nil, nil
+		case int64:
+			return "?", v, nil
+		}
+	case "createdDateTime", "lastUpdateDateTime", "firstActivityDateTime", "lastActivityDateTime":
+		if t, ok := v.(time.Time); ok {
+			return "?", nanos(t), nil
+		}
+	}
+	return bad()
+}
+
+func validEnum[T comparable](v T, allowed []T) bool {
+	for _, x := range allowed {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// incidentOrder returns the ORDER BY clause (without the keywords) of keys:
+// each key's column, then id descending so that paging is stable. No keys:
+// most recently updated first. NULL priority scores sort lowest (last when
+// descending).
+func incidentOrder(keys []weft.IncidentOrder) (string, error) {
+	if len(keys) == 0 {
+		return "last_update DESC, id DESC", nil
+	}
+	var parts []string
+	for _, k := range keys {
+		col, ok := queueOrderColumns[k.Field]
+		if !ok {
+			return "", weft.Errorf(weft.EINVALID, "$orderby: field %q is not sortable", truncate(k.Field, 64))
+		}
+		dir := " ASC"
+		if k.Desc {
+			dir = " DESC"
+		}
+		parts = append(parts, col+dir)
+	}
+	return fmt.Sprint(strings.Join(parts, ", "), ", id DESC"), nil
+}
