@@ -41,8 +41,9 @@ const (
 // queue field with typed values. Values hold, by field: Severity for
 // severity; IncidentStatus, Classification, Determination for those enums
 // (canonical spelling); string for assignedTo and the collections; int64 for
-// priorityScore and alertCount; time.Time (UTC) for the date-times; nil for
-// null (priorityScore and assignedTo, eq and ne only; a null assignedTo is
+// priorityScore and alertCount; time.Time (UTC) for the date-times; bool for
+// multipleSources; string for entities (a name or identifier as given); nil
+// for null (priorityScore and assignedTo, eq and ne only; a null assignedTo is
 // the unassigned incident).
 type IncidentFilter struct {
 	Op     FilterOp
@@ -103,6 +104,8 @@ func writeValue(b *strings.Builder, v any) {
 		b.WriteString("null")
 	case int64:
 		b.WriteString(strconv.FormatInt(v, 10))
+	case bool:
+		b.WriteString(strconv.FormatBool(v))
 	case time.Time:
 		b.WriteString(v.Format(time.RFC3339Nano))
 	default:
@@ -129,6 +132,11 @@ const (
 	kindNumber
 	kindTime
 	kindCollection
+	kindBool
+	// kindEntity is filtered like a collection, entities/any(e: e eq 'name'),
+	// but always with values: it is not a column of the incident but the
+	// entities its alerts name, matched by name or identifier.
+	kindEntity
 )
 
 type filterField struct {
@@ -182,6 +190,8 @@ var incidentFilterFields = map[string]filterField{
 	"categories":            {kind: kindCollection},
 	"serviceSources":        {kind: kindCollection},
 	"detectionSources":      {kind: kindCollection},
+	"multipleSources":       {kind: kindBool},
+	"entities":              {kind: kindEntity},
 }
 
 // IncidentFilterFields lists the fields $filter accepts, sorted.
@@ -297,7 +307,10 @@ func isAlnum(c byte) bool {
 //
 // Enumerations (status, severity, classification, determination) are
 // validated and compare case-insensitively; severity orders from
-// informational to high for gt/ge/lt/le. It returns an EINVALID error naming
+// informational to high for gt/ge/lt/le. multipleSources takes true or
+// false (eq, ne, in). entities is filtered like a collection, always with a
+// value: entities/any(e: e eq 'ws-042.contoso.com') matches the incidents
+// whose alerts name an entity with that name or identifier. It returns an EINVALID error naming
 // the offending token and its 1-based position, or EUNSUPPORTED for a
 // function, operator or field weft does not filter on. A filter beyond
 // 4096 characters, 64 comparisons, 16 levels of parentheses or 100 values in
@@ -425,14 +438,20 @@ func (p *filterParser) parsePrimary(depth int) (*IncidentFilter, error) {
 	if !ok {
 		return nil, Errorf(EUNSUPPORTED, "$filter: field %q at position %d is not filterable; filterable fields: %s", truncate(name, 64), t.pos, strings.Join(IncidentFilterFields(), ", "))
 	}
-	if field.kind == kindCollection {
+	if field.kind == kindCollection || field.kind == kindEntity {
 		if !isPath || lambda != "any" {
 			if isPath {
 				return nil, Errorf(EUNSUPPORTED, "$filter: %q at position %d is not supported; a collection is filtered with %s/any(x: x eq 'value')", truncate(t.text, 64), t.pos, name)
 			}
 			return nil, Errorf(EINVALID, "$filter: %s at position %d is a collection; filter it with %s/any(x: x eq 'value')", name, t.pos, name)
 		}
-		return p.parseAny(name, t)
+		f, err := p.parseAny(name, t)
+		if err == nil && field.kind == kindEntity && len(f.Values) == 0 {
+			// Every incident has entities: an empty any() would filter
+			// nothing, which is more likely a mistake than a wish.
+			return nil, Errorf(EINVALID, "$filter: %s/any at position %d needs a value: %s/any(e: e eq 'ws-042.contoso.com')", name, t.pos, name)
+		}
+		return f, err
 	}
 	if isPath {
 		return nil, Errorf(EUNSUPPORTED, "$filter: %q at position %d is not supported: %s is not a collection", truncate(t.text, 64), t.pos, name)
@@ -445,7 +464,7 @@ func (p *filterParser) parsePrimary(depth int) (*IncidentFilter, error) {
 	switch op {
 	case FilterEq, FilterNe, FilterIn:
 	case FilterGt, FilterGe, FilterLt, FilterLe:
-		if field.kind == kindEnum || field.kind == kindString {
+		if field.kind == kindEnum || field.kind == kindString || field.kind == kindBool {
 			return nil, Errorf(EUNSUPPORTED, "$filter: operator %q at position %d does not apply to %s (use eq, ne or in)", op, opTok.pos, name)
 		}
 	default:
@@ -650,6 +669,11 @@ func literal(name string, field filterField, t token, nullOK bool) (any, error) 
 			return nil, nil
 		}
 		return t.text, nil
+	case kindBool:
+		if t.kind != tokIdent || (t.text != "true" && t.text != "false") {
+			return nil, bad("true or false")
+		}
+		return t.text == "true", nil
 	case kindNumber:
 		if t.kind != tokLiteral {
 			return nil, bad("an integer")

@@ -35,6 +35,11 @@ func TestParseIncidentFilter(t *testing.T) {
 			"(serviceSources/any(x: x in ('microsoftDefenderForEndpoint')) and detectionSources/any(x: x in ('antivirus')))"},
 		{"OK_Determination", "determination eq 'clean'", "determination eq 'notMalicious'"},
 		{"OK_NegativeNumber", "alertCount gt -1", "alertCount gt -1"},
+		{"OK_MultipleSources", "multipleSources eq true", "multipleSources eq true"},
+		{"OK_MultipleSourcesNe", "multipleSources ne false and severity eq 'high'", "(multipleSources ne false and severity eq 'high')"},
+		{"OK_MultipleSourcesIn", "multipleSources in (true, false)", "multipleSources in (true, false)"},
+		{"OK_Entity", "entities/any(e: e eq 'ws-042.contoso.com')", "entities/any(x: x in ('ws-042.contoso.com'))"},
+		{"OK_EntityOrIn", "entities/any(e: e eq 'WS-1' or e in ('o''brien@contoso.com', 'WS-1'))", "entities/any(x: x in ('WS-1', 'o''brien@contoso.com'))"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, err := weft.ParseIncidentFilter(tc.in)
@@ -110,6 +115,16 @@ func TestParseIncidentFilterErrors(t *testing.T) {
 		{"ErrEmptyList", "severity in ()", weft.EINVALID, `expected a value at position 14, found ")"`},
 		{"ErrTooDeep", strings.Repeat("(", 17) + "alertCount eq 1" + strings.Repeat(")", 17), weft.EINVALID, "parentheses nest deeper than 16 at position 17"},
 		{"ErrTooManyTerms", strings.Repeat("alertCount eq 1 or ", 64) + "alertCount eq 1", weft.EINVALID, "more than 64 comparisons (at position 1217)"},
+		{"ErrBoolQuoted", "multipleSources eq 'true'", weft.EINVALID, `multipleSources takes true or false; found 'true' at position 20`},
+		{"ErrBoolNumber", "multipleSources eq 1", weft.EINVALID, `multipleSources takes true or false; found "1" at position 20`},
+		{"ErrBoolNull", "multipleSources eq null", weft.EINVALID, `multipleSources cannot be null (position 20)`},
+		{"ErrBoolOrdered", "multipleSources gt false", weft.EUNSUPPORTED, `operator "gt" at position 17 does not apply to multipleSources (use eq, ne or in)`},
+		{"ErrEntityCompared", "entities eq 'ws-1'", weft.EINVALID, `entities at position 1 is a collection; filter it with entities/any(x: x eq 'value')`},
+		{"ErrEntityEmptyAny", "entities/any()", weft.EINVALID, `entities/any at position 1 needs a value: entities/any(e: e eq 'ws-042.contoso.com')`},
+		{"ErrEntityAll", "entities/all(e: e eq 'x')", weft.EUNSUPPORTED, `"entities/all" at position 1 is not supported`},
+		{"ErrEntityNumber", "entities/any(e: e eq 5)", weft.EINVALID, `entities/any compares with a quoted string; found "5" at position 22`},
+		{"ErrEntityNe", "entities/any(e: e ne 'x')", weft.EUNSUPPORTED, `operator "ne" at position 19 is not supported inside entities/any`},
+		{"ErrDeviceGroup", "deviceGroup eq 'x'", weft.EUNSUPPORTED, `field "deviceGroup" at position 1 is not filterable; filterable fields: alertCount, assignedTo, categories, classification, createdDateTime, customTags, detectionSources, determination, entities,`},
 		{"ErrTooLong", "assignedTo eq '" + strings.Repeat("a", 5000) + "'", weft.EINVALID, "$filter is 5016 characters long; the limit is 4096"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,6 +174,7 @@ func FuzzParseIncidentFilter(f *testing.F) {
 	for _, s := range []string{
 		"status eq 'active'", "customTags/any(t: t eq 'x' or t in ('y'))", "(a eq 1", "priorityScore ge 85 and severity in ('high')",
 		"createdDateTime ge 2026-01-31T00:00:00Z", "'''", "systemTags/any()",
+		"multipleSources eq true", "entities/any(e: e eq 'ws-1' or e in ('a'))",
 	} {
 		f.Add(s)
 	}

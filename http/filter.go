@@ -27,7 +27,9 @@ const maxSearchLength = 256
 // parseQueueParams parses the queue options of GET /api/v1/incidents: $filter
 // (weft.ParseIncidentFilter; DefaultQueueFilter when absent), $orderby
 // (weft.ParseIncidentOrderBy; weft.DefaultIncidentOrder when absent) and
-// $search (a name fragment or an incident id). It returns the parse errors,
+// $search (a name fragment, an incident id, or the exact name or identifier
+// of an impacted asset, i.e. an entity an alert names). The export
+// (GET /api/v1/incidents/export.csv) takes the same options. It returns the parse errors,
 // which name the offending part and its position.
 func parseQueueParams(p listParams) (weft.IncidentQuery, error) {
 	q := weft.IncidentQuery{Filter: defaultQueueFilter, OrderBy: weft.DefaultIncidentOrder}

@@ -77,12 +77,7 @@ func (s *Server) handlePatchIncident(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, err := parseIncidentID(r.PathValue("id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	ifMatch, err := parseIfMatch(r)
+	id, ifMatch, err := incidentAndVersion(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -121,12 +116,7 @@ func (s *Server) handlePostComment(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, err := parseIncidentID(r.PathValue("id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	ifMatch, err := parseIfMatch(r)
+	id, ifMatch, err := incidentAndVersion(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -273,3 +263,15 @@ func parseIfMatch(r *http.Request) (int64, error) {
 }
 
 func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
+
+// incidentAndVersion reads the incident id of the path and the version of
+// If-Match (0 without one) of a request that changes an incident.
+func incidentAndVersion(r *http.Request) (id, ifMatch int64, err error) {
+	if id, err = parseIncidentID(r.PathValue("id")); err != nil {
+		return 0, 0, err
+	}
+	if ifMatch, err = parseIfMatch(r); err != nil {
+		return 0, 0, err
+	}
+	return id, ifMatch, nil
+}

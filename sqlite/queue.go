@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -40,6 +42,10 @@ var queueColumns = map[string]string{
 	"lastUpdateDateTime":    "last_update",
 	"firstActivityDateTime": "first_activity",
 	"lastActivityDateTime":  "last_activity",
+	// More than one service source: service_sources is a distinct list
+	// (sqlite/aggregate.go). A predicate on the row, not an index: it
+	// narrows what the other terms and the order's index select.
+	"multipleSources": "(coalesce(json_array_length(service_sources), 0) > 1)",
 }
 
 // queueOrderColumns are the columns of the sortable fields.
@@ -88,6 +94,9 @@ func incidentWhere(q weft.IncidentQuery, count bool) (string, []any, error) {
 			b.WriteString(" OR id = ?")
 			args = append(args, id)
 		}
+		// An impacted asset: the incidents whose alerts name the entity.
+		b.WriteString(" OR ")
+		args = writeEntityMatch(&b, args, q.TenantID, []string{s})
 		b.WriteString(")")
 	}
 	return b.String(), args, nil
@@ -116,6 +125,20 @@ func writeFilter(b *strings.Builder, args []any, tenantID string, f *weft.Incide
 		b.WriteByte(')')
 		return args, nil
 	case weft.FilterAny:
+		if f.Field == "entities" {
+			vals := make([]string, len(f.Values))
+			for i, v := range f.Values {
+				s, ok := v.(string)
+				if !ok {
+					return nil, weft.Errorf(weft.EINVALID, "$filter: entities/any compares with strings")
+				}
+				vals[i] = s
+			}
+			if len(vals) == 0 {
+				return nil, weft.Errorf(weft.EINVALID, "$filter: entities/any needs a value")
+			}
+			return writeEntityMatch(b, args, tenantID, vals), nil
+		}
 		field, ok := queueCollections[f.Field]
 		if !ok {
 			return nil, weft.Errorf(weft.EINVALID, "$filter: %s is not a collection", f.Field)
@@ -235,6 +258,13 @@ func sqlValue(field string, v any) (string, any, error) {
 		case string:
 			return "?", v, nil
 		}
+	case "multipleSources":
+		if v, ok := v.(bool); ok {
+			if v {
+				return "1", nil, nil
+			}
+			return "0", nil, nil
+		}
 	case "priorityScore", "alertCount":
 		switch v := v.(type) {
 		case nil:
@@ -248,6 +278,73 @@ func sqlValue(field string, v any) (string, any, error) {
 		}
 	}
 	return bad()
+}
+
+// entityKeyKinds are the identifier kinds an entity's key can have
+// (weft.Evidence.Key is "kind:value" of its preferred identifier): a name
+// given to the entity filter is tried as the value of each, so that an
+// identifier finds its entity through the unique key index.
+var entityKeyKinds = []weft.IdentifierKind{
+	weft.IDDeviceMde, weft.IDDeviceAad, weft.IDDeviceFQDN, weft.IDDeviceHost,
+	weft.IDUserAad, weft.IDUserSid, weft.IDUserUPN, weft.IDUserEmail, weft.IDUserDomainSam, weft.IDUserSam,
+	weft.IDMessageNetwork, weft.IDMessageInternet, weft.IDMailCluster, weft.IDIP, weft.IDURL, weft.IDDomain,
+	weft.IDFileSha256, weft.IDFileSha1, weft.IDFileMd5, weft.IDFilePath, weft.IDProcess,
+	weft.IDRegistryKey, weft.IDRegistryValue, weft.IDApp, weft.IDSecurityGroup, weft.IDCloudResource, weft.IDGeneric,
+}
+
+// entityKeys returns the entity keys a name could be: the name as a whole
+// key when it starts with a kind ("device.fqdn:ws-1.contoso.com", the kind
+// in any case), and as the value of every identifier kind; values lower case
+// as weft.Evidence.Identifiers normalizes them (upper case for a SID).
+func entityKeys(name string) []string {
+	value := func(k weft.IdentifierKind, v string) string {
+		if k == weft.IDUserSid {
+			return string(k) + ":" + strings.ToUpper(v)
+		}
+		return string(k) + ":" + strings.ToLower(v)
+	}
+	var keys []string
+	if kind, v, ok := strings.Cut(name, ":"); ok {
+		for _, k := range entityKeyKinds {
+			if strings.EqualFold(string(k), kind) {
+				keys = append(keys, value(k, v))
+			}
+		}
+	}
+	for _, k := range entityKeyKinds {
+		keys = append(keys, value(k, name))
+	}
+	return keys
+}
+
+// writeEntityMatch appends to b the term "the incident's alerts name one of
+// names": an entity whose key is, or whose name equals (ASCII
+// case-insensitively), one of names; and its parameters to args.
+//
+// The set of incidents is built once from the entity indexes: the entities
+// by key (entities_tenant_key) and, separately, by name
+// (entities_tenant_name, migration 0008) — as one OR, SQLite would walk all
+// of a tenant's entities —, their alerts by alert_entities' primary key
+// (entity first), the alerts' incidents by rowid. Each table is held to the
+// tenant.
+func writeEntityMatch(b *strings.Builder, args []any, tenantID string, names []string) []any {
+	var keys, trimmed []any
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		for _, k := range entityKeys(n) {
+			keys = append(keys, k)
+		}
+		trimmed = append(trimmed, n)
+	}
+	b.WriteString(`id IN (SELECT a.incident_id FROM alert_entities ae JOIN alerts a ON a.seq = ae.alert_seq
+		WHERE ae.entity_id IN (SELECT id FROM entities WHERE tenant_id = ? AND entity_key IN (?` + repeatParams(len(keys)-1) + `)
+			UNION SELECT id FROM entities WHERE tenant_id = ? AND name COLLATE NOCASE IN (?` + repeatParams(len(trimmed)-1) + `))
+		AND ae.tenant_id = ? AND a.tenant_id = ? AND a.incident_id IS NOT NULL)`)
+	args = append(args, tenantID)
+	args = append(args, keys...)
+	args = append(args, tenantID)
+	args = append(args, trimmed...)
+	return append(args, tenantID, tenantID)
 }
 
 func validEnum[T comparable](v T, allowed []T) bool {
@@ -280,4 +377,62 @@ func incidentOrder(keys []weft.IncidentOrder) (string, error) {
 		parts = append(parts, col+dir)
 	}
 	return fmt.Sprint(strings.Join(parts, ", "), ", id DESC"), nil
+}
+
+// EachIncident calls fn with each of a tenant's incidents that match q (its
+// Filter, Status, Search and OrderBy, as ListIncidents), in order, one row at
+// a time: nothing is held but the current row, so that an export of a large
+// queue costs no more memory than one incident. It skips q.Skip rows and
+// stops after limit rows (no limit when limit is 0), or at the first error of
+// fn, which it returns. q.Top, q.Count and q.ExpandAlerts are ignored.
+//
+// The rows are read in one read transaction, a consistent snapshot; while fn
+// is slow (a slow client), that transaction holds back WAL checkpoints, which
+// is why callers bound limit. It returns EINVALID for a query that
+// ListIncidents would refuse, and EUNAVAILABLE when the store is closed. It is
+// safe for concurrent use.
+func (s *Store) EachIncident(ctx context.Context, q weft.IncidentQuery, limit int, fn func(*weft.Incident) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
+	if limit < 0 || q.Skip < 0 {
+		return weft.Errorf(weft.EINVALID, "limit and $skip must not be negative")
+	}
+	where, args, err := incidentWhere(q, false)
+	if err != nil {
+		return err
+	}
+	order, err := incidentOrder(q.OrderBy)
+	if err != nil {
+		return err
+	}
+	lim := int64(limit)
+	if limit == 0 {
+		lim = -1 // SQLite: no limit
+	}
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("sqlite: each incident: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, incidentSelect+` WHERE `+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
+		append(args, lim, q.Skip)...)
+	if err != nil {
+		return fmt.Errorf("sqlite: each incident: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return fmt.Errorf("sqlite: each incident: %w", err)
+		}
+		if err := fn(inc); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: each incident: %w", err)
+	}
+	return nil
 }
