@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // IncidentImport is an incident of another system that an alert was exported
@@ -66,45 +65,25 @@ func (imp *IncidentImport) Key() string { return imp.Source + "/" + imp.ID }
 // returns warnings for what it repaired and a *FieldError (see Check) for what
 // it cannot accept; field names are the Graph incident's.
 func (imp *IncidentImport) Normalize() (warnings []string, err error) {
-	cut := false
-	fix := func(s *string, max int) {
-		if !utf8.ValidString(*s) {
-			*s = strings.ToValidUTF8(*s, "\uFFFD")
-		}
-		if len(*s) > max {
-			*s = truncate(*s, max)
-			cut = true
-		}
-	}
-	fix(&imp.DisplayName, MaxTitleBytes)
+	var f fixer
+	f.str(&imp.DisplayName, MaxTitleBytes)
 	for _, s := range []*string{&imp.Source, &imp.ID, &imp.Description, &imp.AssignedTo, &imp.ResolvingComment} {
-		fix(s, MaxFieldBytes)
+		f.str(s, MaxFieldBytes)
 	}
 	for _, l := range []*[]string{&imp.CustomTags, &imp.SystemTags} {
-		if len(*l) > MaxListItems {
-			*l = (*l)[:MaxListItems]
+		if f.list(l) {
 			warnings = append(warnings, fmt.Sprintf("incident lists longer than %d items were cut", MaxListItems))
 		}
-		for i := range *l {
-			fix(&(*l)[i], MaxFieldBytes)
-		}
 	}
-	if len(imp.Comments) > MaxListItems {
-		imp.Comments = imp.Comments[:MaxListItems]
+	if f.comments(&imp.Comments) {
 		warnings = append(warnings, fmt.Sprintf("incident lists longer than %d items were cut", MaxListItems))
-	}
-	for i := range imp.Comments {
-		c := &imp.Comments[i]
-		fix(&c.Comment, MaxFieldBytes)
-		fix(&c.CreatedByDisplayName, MaxFieldBytes)
-		c.CreatedDateTime = c.CreatedDateTime.UTC()
 	}
 	for _, t := range []*time.Time{imp.CreatedDateTime, imp.LastUpdateDateTime} {
 		if t != nil {
 			*t = t.UTC()
 		}
 	}
-	if cut {
+	if f.cut {
 		warnings = append(warnings, fmt.Sprintf("incident fields longer than %d bytes were cut", MaxFieldBytes))
 	}
 	return warnings, imp.Check()

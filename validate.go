@@ -128,16 +128,8 @@ func (a *Alert) Normalize(now time.Time) (warnings []string, err error) {
 	a.FirstActivityDateTime, a.LastActivityDateTime = first.UTC(), last.UTC()
 	a.CreatedDateTime, a.LastUpdateDateTime = now, now
 
-	cut := false
-	fix := func(s *string, max int) {
-		if !utf8.ValidString(*s) {
-			*s = strings.ToValidUTF8(*s, "\uFFFD")
-		}
-		if len(*s) > max {
-			*s = truncate(*s, max)
-			cut = true
-		}
-	}
+	var f fixer
+	fix := f.str
 	fix(&a.Title, MaxTitleBytes)
 	for _, s := range []*string{&a.Source, &a.ProviderAlertID, &a.TenantID, &a.Description, &a.RecommendedActions, &a.Category,
 		&a.AssignedTo, &a.ServiceSource, &a.DetectionSource, &a.ProductName, &a.DetectorID, &a.AlertPolicyID,
@@ -154,30 +146,19 @@ func (a *Alert) Normalize(now time.Time) (warnings []string, err error) {
 		}
 	}
 	for _, l := range []*[]string{&a.MitreTechniques, &a.SystemTags, &a.CorrelationReasons} {
-		if len(*l) > MaxListItems {
-			*l = (*l)[:MaxListItems]
+		if f.list(l) {
 			warnings = append(warnings, fmt.Sprintf("lists longer than %d items were cut", MaxListItems))
 		}
-		for i := range *l {
-			fix(&(*l)[i], MaxFieldBytes)
-		}
 	}
-	if len(a.Comments) > MaxListItems {
-		a.Comments = a.Comments[:MaxListItems]
+	if f.comments(&a.Comments) {
 		warnings = append(warnings, fmt.Sprintf("lists longer than %d items were cut", MaxListItems))
-	}
-	for i := range a.Comments {
-		c := &a.Comments[i]
-		fix(&c.Comment, MaxFieldBytes)
-		fix(&c.CreatedByDisplayName, MaxFieldBytes)
-		c.CreatedDateTime = c.CreatedDateTime.UTC()
 	}
 	for _, t := range []*time.Time{a.ResolvedDateTime, a.ProviderCreatedDateTime, a.ProviderLastUpdateDateTime} {
 		if t != nil {
 			*t = t.UTC()
 		}
 	}
-	if cut {
+	if f.cut {
 		warnings = append(warnings, fmt.Sprintf("fields longer than %d bytes were cut", MaxFieldBytes))
 	}
 	if len(a.Raw) > MaxRawBytes {
@@ -220,4 +201,48 @@ func (e *Evidence) eachString(f func(*string)) {
 			}
 		}
 	}
+}
+
+// fixer brings strings into the form weft stores: invalid UTF-8 replaced by
+// U+FFFD and overlong ones cut. cut says whether any string was cut.
+type fixer struct{ cut bool }
+
+// str fixes *s, cutting it to max bytes.
+func (f *fixer) str(s *string, max int) {
+	if !utf8.ValidString(*s) {
+		*s = strings.ToValidUTF8(*s, "\uFFFD")
+	}
+	if len(*s) > max {
+		*s = truncate(*s, max)
+		f.cut = true
+	}
+}
+
+// list cuts *l to MaxListItems and fixes its strings; it reports whether
+// the list was cut.
+func (f *fixer) list(l *[]string) bool {
+	long := len(*l) > MaxListItems
+	if long {
+		*l = (*l)[:MaxListItems]
+	}
+	for i := range *l {
+		f.str(&(*l)[i], MaxFieldBytes)
+	}
+	return long
+}
+
+// comments cuts *cs to MaxListItems, fixes their strings and puts their
+// times in UTC; it reports whether the list was cut.
+func (f *fixer) comments(cs *[]Comment) bool {
+	long := len(*cs) > MaxListItems
+	if long {
+		*cs = (*cs)[:MaxListItems]
+	}
+	for i := range *cs {
+		c := &(*cs)[i]
+		f.str(&c.Comment, MaxFieldBytes)
+		f.str(&c.CreatedByDisplayName, MaxFieldBytes)
+		c.CreatedDateTime = c.CreatedDateTime.UTC()
+	}
+	return long
 }
