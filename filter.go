@@ -42,7 +42,7 @@ const (
 // severity; IncidentStatus, Classification, Determination for those enums
 // (canonical spelling); string for assignedTo and the collections; int64 for
 // priorityScore and alertCount; time.Time (UTC) for the date-times; bool for
-// multipleSources; string for entities (a name or identifier as given); nil
+// multipleSources; string for entities (a name or identifier as given) and deviceGroups; nil
 // for null (priorityScore and assignedTo, eq and ne only; a null assignedTo is
 // the unassigned incident).
 type IncidentFilter struct {
@@ -192,6 +192,7 @@ var incidentFilterFields = map[string]filterField{
 	"detectionSources":      {kind: kindCollection},
 	"multipleSources":       {kind: kindBool},
 	"entities":              {kind: kindEntity},
+	"deviceGroups":          {kind: kindEntity},
 }
 
 // IncidentFilterFields lists the fields $filter accepts, sorted.
@@ -310,7 +311,10 @@ func isAlnum(c byte) bool {
 // informational to high for gt/ge/lt/le. multipleSources takes true or
 // false (eq, ne, in). entities is filtered like a collection, always with a
 // value: entities/any(e: e eq 'ws-042.contoso.com') matches the incidents
-// whose alerts name an entity with that name or identifier. It returns an EINVALID error naming
+// whose alerts name an entity with that name or identifier; deviceGroups
+// likewise, deviceGroups/any(g: g eq 'Finance') matching the incidents
+// whose alerts name a device that the asset inventory puts in that device
+// group (case-insensitively). It returns an EINVALID error naming
 // the offending token and its 1-based position, or EUNSUPPORTED for a
 // function, operator or field weft does not filter on. A filter beyond
 // 4096 characters, 64 comparisons, 16 levels of parentheses or 100 values in
@@ -449,7 +453,11 @@ func (p *filterParser) parsePrimary(depth int) (*IncidentFilter, error) {
 		if err == nil && field.kind == kindEntity && len(f.Values) == 0 {
 			// Every incident has entities: an empty any() would filter
 			// nothing, which is more likely a mistake than a wish.
-			return nil, Errorf(EINVALID, "$filter: %s/any at position %d needs a value: %s/any(e: e eq 'ws-042.contoso.com')", name, t.pos, name)
+			example := "'ws-042.contoso.com'"
+			if name == "deviceGroups" {
+				example = "'Finance'"
+			}
+			return nil, Errorf(EINVALID, "$filter: %s/any at position %d needs a value: %s/any(e: e eq %s)", name, t.pos, name, example)
 		}
 		return f, err
 	}

@@ -124,7 +124,9 @@ func TestParseIncidentFilterErrors(t *testing.T) {
 		{"ErrEntityAll", "entities/all(e: e eq 'x')", weft.EUNSUPPORTED, `"entities/all" at position 1 is not supported`},
 		{"ErrEntityNumber", "entities/any(e: e eq 5)", weft.EINVALID, `entities/any compares with a quoted string; found "5" at position 22`},
 		{"ErrEntityNe", "entities/any(e: e ne 'x')", weft.EUNSUPPORTED, `operator "ne" at position 19 is not supported inside entities/any`},
-		{"ErrDeviceGroup", "deviceGroup eq 'x'", weft.EUNSUPPORTED, `field "deviceGroup" at position 1 is not filterable; filterable fields: alertCount, assignedTo, categories, classification, createdDateTime, customTags, detectionSources, determination, entities,`},
+		{"ErrDeviceGroup", "deviceGroup eq 'x'", weft.EUNSUPPORTED, `field "deviceGroup" at position 1 is not filterable; filterable fields: alertCount, assignedTo, categories, classification, createdDateTime, customTags, detectionSources, determination, deviceGroups, entities,`},
+		{"ErrDeviceGroupsEq", "deviceGroups eq 'x'", weft.EINVALID, `deviceGroups at position 1 is a collection; filter it with deviceGroups/any(x: x eq 'value')`},
+		{"ErrDeviceGroupsEmpty", "deviceGroups/any()", weft.EINVALID, `deviceGroups/any at position 1 needs a value: deviceGroups/any(e: e eq 'Finance')`},
 		{"ErrTooLong", "assignedTo eq '" + strings.Repeat("a", 5000) + "'", weft.EINVALID, "$filter is 5016 characters long; the limit is 4096"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,9 @@
 package weft
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Incident is a set of alerts that belong to one attack. Its JSON form is the
 // Graph security incident with weft's additions (priority factors, impacted
@@ -83,3 +86,13 @@ const (
 	ActivityIncidentMerged     = "incidentMerged"
 	ActivityIncidentRedirected = "incidentRedirected"
 )
+
+// ActivityTypes lists every activity type weft logs, sorted; the activity
+// log can be filtered by them.
+func ActivityTypes() []string {
+	types := []string{ActivityIncidentCreated, ActivityAlertAdded, ActivityAlertUpdated, ActivityIncidentMerged,
+		ActivityIncidentRedirected, ActivityIncidentImported, ActivityIncidentUpdated, ActivityAlertsResolved,
+		ActivityCommentAdded, ActivityAlertsMoved, ActivityIncidentSplit}
+	slices.Sort(types)
+	return slices.Compact(types)
+}

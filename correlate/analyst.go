@@ -1,5 +1,7 @@
 package correlate
 
+import "github.com/weftxdr/weft"
+
 // Analysts win (design §4.7): incidents an analyst split, or moved an alert
 // between, are never merged again by the engine, and an alert an analyst
 // moved links to the incident it was moved to from then on.
@@ -7,10 +9,12 @@ package correlate
 // The engine never moves a single alert on its own: it only merges whole
 // incidents, and a merge of two incidents an analyst kept apart is blocked
 // like a merge of two differently assigned ones (the alert joins the best
-// candidate and the other becomes related). The store is to record what
-// the analyst did and hand it back at start-up through IncidentState.Apart;
-// that, and the manage API that calls KeepApart and MoveAlert, are not
-// built yet (issue 5).
+// candidate and the other becomes related). The store records what the
+// analyst did (weft.IncidentRestructurer), tells the engine after the
+// commit through weft.Restructurer (MoveAlert, KeepApart, MergeIncidents),
+// and hands the separations back at start-up through IncidentState.Apart.
+
+var _ weft.Restructurer = (*Engine)(nil)
 
 // KeepApart records that an analyst separated incidents a and b (split one
 // from the other, or undid a merge): the engine never merges them, nor the
@@ -55,6 +59,61 @@ func (e *Engine) MoveAlert(tenantID, alertID string, from, to int64) {
 		t.incidents[to].size++
 	}
 	t.keepApart(from, to)
+}
+
+// MergeIncidents records that an analyst merged incidents from into
+// incident into: alerts that linked to any of them link to into from then
+// on, into's size is the sum of theirs, and it inherits the incidents they
+// were kept apart from and the continuation of a full one. Unlike the
+// engine's own merges (tenantState.merge), the analyst chooses into, which
+// need not be the oldest. Incidents the engine does not know are taken as
+// empty.
+func (e *Engine) MergeIncidents(tenantID string, into int64, from []int64) {
+	t := e.tenant(tenantID)
+	into = t.resolve(into)
+	if t.incidents[into] == nil {
+		t.create(into)
+	}
+	k := t.incidents[into]
+	for _, f := range from {
+		f = t.resolve(f)
+		if f == into {
+			continue
+		}
+		g := t.incidents[f]
+		if g == nil {
+			t.create(f)
+			g = t.incidents[f]
+		}
+		k.size += g.size
+		for x := range g.apart {
+			if t.resolve(x) == into {
+				continue // kept apart from the incident it now is part of
+			}
+			if k.apart == nil {
+				k.apart = map[int64]bool{}
+			}
+			k.apart[x] = true
+		}
+		if n, ok := t.next[f]; ok {
+			if _, has := t.next[into]; !has {
+				t.next[into] = n
+			}
+			delete(t.next, f)
+		}
+		delete(t.incidents, f)
+		t.redirect[f] = into
+	}
+	for x := range k.apart {
+		if t.resolve(x) == into {
+			delete(k.apart, x)
+		}
+	}
+}
+
+// MaxIncidentAlerts returns the size cap of the tenant's policy.
+func (e *Engine) MaxIncidentAlerts(tenantID string) int {
+	return e.Policy(tenantID).MaxIncidentAlerts
 }
 
 func (t *tenantState) keepApart(a, b int64) {

@@ -57,6 +57,25 @@ type incidentPatchBody struct {
 	ResolvingComment *string   `json:"resolvingComment"`
 }
 
+// patch parses the wire values of the body into a patch; a body that
+// changes nothing is EINVALID.
+func (b *incidentPatchBody) patch() (weft.IncidentPatch, error) {
+	var p weft.IncidentPatch
+	if err := errors.Join(
+		parseInto(&p.Status, "status", b.Status, weft.ParseIncidentStatus),
+		parseInto(&p.Classification, "classification", b.Classification, weft.ParseClassification),
+		parseInto(&p.Determination, "determination", b.Determination, weft.ParseDetermination),
+		parseInto(&p.Severity, "severity", b.Severity, weft.ParseSeverity),
+	); err != nil {
+		return p, firstError(err)
+	}
+	p.AssignedTo, p.CustomTags, p.DisplayName, p.ResolvingComment = b.AssignedTo, b.CustomTags, b.DisplayName, b.ResolvingComment
+	if p.Empty() {
+		return p, weft.Errorf(weft.EINVALID, "the body changes nothing; give one or more of status, assignedTo, classification, determination, customTags, displayName, severity, resolvingComment")
+	}
+	return p, nil
+}
+
 // alertPatchBody is the body of PATCH /api/v1/alerts/{id}.
 type alertPatchBody struct {
 	Status         *string `json:"status"`
@@ -87,19 +106,9 @@ func (s *Server) handlePatchIncident(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var p weft.IncidentPatch
-	if err := errors.Join(
-		parseInto(&p.Status, "status", b.Status, weft.ParseIncidentStatus),
-		parseInto(&p.Classification, "classification", b.Classification, weft.ParseClassification),
-		parseInto(&p.Determination, "determination", b.Determination, weft.ParseDetermination),
-		parseInto(&p.Severity, "severity", b.Severity, weft.ParseSeverity),
-	); err != nil {
-		s.writeError(w, r, firstError(err))
-		return
-	}
-	p.AssignedTo, p.CustomTags, p.DisplayName, p.ResolvingComment = b.AssignedTo, b.CustomTags, b.DisplayName, b.ResolvingComment
-	if p.Empty() {
-		s.writeError(w, r, weft.Errorf(weft.EINVALID, "the body changes nothing; give one or more of status, assignedTo, classification, determination, customTags, displayName, severity, resolvingComment"))
+	p, err := b.patch()
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	inc, err := m.UpdateIncident(r.Context(), tenantOf(r), id, p, r.Header.Get(ActorHeader), ifMatch)
@@ -214,6 +223,10 @@ func readManageBody(w http.ResponseWriter, r *http.Request, v any) error {
 func semanticReason(se *json.SemanticError) string {
 	if errors.Is(se.Err, json.ErrUnknownName) {
 		return "is not a member that can be changed here"
+	}
+	var we *weft.Error
+	if errors.As(se.Err, &we) {
+		return weft.ErrorMessage(we)
 	}
 	if se.JSONKind != 0 {
 		return "has the wrong type (" + se.JSONKind.String() + ")"

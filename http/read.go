@@ -2,7 +2,9 @@ package http
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/weftxdr/weft"
 )
@@ -92,12 +94,68 @@ func (s *Server) handleListActivity(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	keep, err := activityFilter(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	acts, err := s.store.ListActivities(r.Context(), tenantOf(r), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeJSON(w, http.StatusOK, listResponse[*weft.Activity]{Value: acts})
+	out := acts[:0]
+	for _, a := range acts {
+		if keep(a) {
+			out = append(out, a)
+		}
+	}
+	s.writeJSON(w, http.StatusOK, listResponse[*weft.Activity]{Value: out})
+}
+
+// activityFilter reads the filters of GET /api/v1/incidents/{id}/activity:
+// type (one or more activity types, comma-separated or repeated) and actor
+// (who made the change, compared case-insensitively; repeatable). Anything
+// else is refused, as an unknown type is.
+func activityFilter(r *http.Request) (func(*weft.Activity) bool, error) {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "type" && k != "actor" {
+			return nil, weft.Errorf(weft.EINVALID, "query parameter %q is not supported here; the activity log is filtered with type and actor", truncateForMessage(k))
+		}
+	}
+	known := weft.ActivityTypes()
+	types := map[string]bool{}
+	for _, v := range q["type"] {
+		for _, t := range strings.Split(v, ",") {
+			t = strings.TrimSpace(t)
+			if !slices.Contains(known, t) {
+				return nil, weft.Errorf(weft.EINVALID, "type: %q is not an activity type; allowed: %s", truncateForMessage(t), strings.Join(known, ", "))
+			}
+			types[t] = true
+		}
+	}
+	var actors []string
+	for _, v := range q["actor"] {
+		if v = strings.TrimSpace(v); v == "" {
+			return nil, weft.Errorf(weft.EINVALID, "actor: must not be empty")
+		}
+		actors = append(actors, v)
+	}
+	return func(a *weft.Activity) bool {
+		if len(types) > 0 && !types[a.Type] {
+			return false
+		}
+		if len(actors) == 0 {
+			return true
+		}
+		for _, x := range actors {
+			if strings.EqualFold(x, a.Actor) {
+				return true
+			}
+		}
+		return false
+	}, nil
 }
 
 func (s *Server) handleListTenants(w http.ResponseWriter, r *http.Request) {

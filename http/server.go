@@ -44,6 +44,7 @@ type Server struct {
 	now       func() time.Time
 	ready     atomic.Bool
 	mux       *http.ServeMux
+	events    eventStreams // open event streams (events.go)
 }
 
 // DefaultMaxBodyBytes is the default request body limit.
@@ -122,6 +123,14 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/assets", s.handleListAssets)
 	s.mux.HandleFunc("GET /api/v1/assets/{id}", s.handleGetAsset)
 	s.mux.HandleFunc("DELETE /api/v1/assets/{id}", s.handleDeleteAsset)
+	s.mux.HandleFunc("GET /api/v1/openapi.json", s.handleOpenAPI)
+	s.mux.HandleFunc("PATCH /api/v1/incidents", s.handleBulkUpdate)
+	s.mux.HandleFunc("GET /api/v1/events", s.handleEvents)
+	s.mux.HandleFunc("POST /api/v1/alerts/moveAlerts", s.handleMoveAlerts)
+	s.mux.HandleFunc("POST /api/v1/incidents/mergeIncidents", s.handleMergeIncidents)
+	s.mux.HandleFunc("POST /api/v1/incidents/{id}/split", s.handleSplitIncident)
+	s.mux.HandleFunc("GET /api/v1/entities", s.handleSearchEntities)
+	s.mux.HandleFunc("GET /api/v1/entities/{type}/{id}", s.handleGetEntity)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, weft.Errorf(weft.ENOTFOUND, "no API route for %s %s", r.Method, r.URL.Path))
 	})

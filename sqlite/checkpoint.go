@@ -38,6 +38,9 @@ type checkpointer struct {
 	db   *sql.DB       // one connection of its own
 	kick chan struct{} // a commit happened; capacity 1, so kicks coalesce
 	wg   sync.WaitGroup
+	// commits wakes the readers of the event log (events.go) at every
+	// commit, which is why it lives here, and ends their waits at close.
+	commits commitSignal
 }
 
 func newCheckpointer(db *sql.DB) *checkpointer {
@@ -60,6 +63,7 @@ func (c *checkpointer) run() {
 
 // committed tells the checkpointer that a commit appended to the log.
 func (c *checkpointer) committed() {
+	c.commits.notify()
 	select {
 	case c.kick <- struct{}{}:
 	default: // a checkpoint is already due; it will include this commit
@@ -69,6 +73,7 @@ func (c *checkpointer) committed() {
 // close stops the checkpointer and closes its connection. The final
 // checkpoint is SQLite's own, when the store's last connection closes.
 func (c *checkpointer) close() error {
+	c.commits.close()
 	close(c.kick)
 	c.wg.Wait()
 	return c.db.Close()

@@ -298,7 +298,9 @@ func (w *batchWriter) describeIncident(tenant string, id int64, refresh bool) er
 // its recent history.
 //
 // Alerts always belong to an incident that is not redirected (a merge moves
-// them), so restoring them with their incident id is exact.
+// them), so restoring them with their incident id is exact. Each incident's
+// state carries the incidents an analyst kept it apart from (Apart; see
+// apartRelations), so that analysts win after a restart too.
 func (s *Store) rebuild(ctx context.Context) error {
 	s.corr.Reset()
 	s.cache.clear()
@@ -394,6 +396,7 @@ func (s *Store) rebuildTenant(ctx context.Context, tx *sql.Tx, tenant string, wi
 		return err
 	}
 	defer rows.Close()
+	var states []weft.IncidentState
 	for rows.Next() {
 		var st weft.IncidentState
 		var status, classification, determination string
@@ -401,7 +404,88 @@ func (s *Store) rebuildTenant(ctx context.Context, tx *sql.Tx, tenant string, wi
 			return err
 		}
 		st.Status, st.Classification, st.Determination = weft.IncidentStatus(status), weft.Classification(classification), weft.Determination(determination)
+		states = append(states, st)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	apart, err := apartRelations(ctx, tx, tenant)
+	if err != nil {
+		return err
+	}
+	for _, st := range states {
+		st.Apart = apart[st.ID]
 		s.corr.SetIncident(tenant, st)
 	}
-	return rows.Err()
+	return nil
+}
+
+// apartRelations reads a tenant's 'apart' relations (analysts' separations,
+// see restructure.go) by incident, in both directions, each end followed
+// through redirects to the incident it was merged into; a pair that a
+// merge made one incident is dropped.
+func apartRelations(ctx context.Context, tx *sql.Tx, tenant string) (map[int64][]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT incident_id, related_id FROM incident_relations
+		WHERE tenant_id = ? AND kind = 'apart' ORDER BY incident_id, related_id`, tenant)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var pairs [][2]int64
+	for rows.Next() {
+		var p [2]int64
+		if err := rows.Scan(&p[0], &p[1]); err != nil {
+			return nil, err
+		}
+		pairs = append(pairs, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	redirect := map[int64]int64{}
+	rows, err = tx.QueryContext(ctx, `SELECT id, redirect_incident_id FROM incidents
+		WHERE tenant_id = ? AND status = ? AND redirect_incident_id IS NOT NULL`, tenant, string(weft.IncidentStatusRedirected))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, to int64
+		if err := rows.Scan(&id, &to); err != nil {
+			return nil, err
+		}
+		redirect[id] = to
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	root := func(id int64) int64 {
+		for range len(redirect) + 1 { // bounded: a cycle cannot be stored, but costs no loop
+			to, ok := redirect[id]
+			if !ok {
+				break
+			}
+			id = to
+		}
+		return id
+	}
+	out := map[int64][]int64{}
+	for _, p := range pairs {
+		a, b := root(p[0]), root(p[1])
+		if a == b {
+			continue
+		}
+		if !slices.Contains(out[a], b) {
+			out[a] = append(out[a], b)
+		}
+		if !slices.Contains(out[b], a) {
+			out[b] = append(out[b], a)
+		}
+	}
+	return out, nil
 }

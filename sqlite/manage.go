@@ -252,6 +252,33 @@ func cmpErr(err error) error {
 // is dropped after the commit and whose state the Correlator is told when
 // it carries one (a Status).
 func (s *Store) manage(ctx context.Context, what string, op func(tx *sql.Tx, now int64) (*weft.Incident, error)) error {
+	return s.manageAll(ctx, what, func(tx *sql.Tx, now int64) (managed, error) {
+		changed, err := op(tx, now)
+		if changed == nil {
+			return managed{}, err
+		}
+		return managed{incidents: []*weft.Incident{changed}}, err
+	})
+}
+
+// managed is what a manage operation changed, for manageAll to apply after
+// the commit.
+type managed struct {
+	// incidents are the incidents whose cache entries are dropped; the
+	// Correlator is told (SetIncident) the state of each that carries a
+	// Status other than redirected (the Correlator follows a redirected
+	// incident to the one it went into, which it must not overwrite).
+	incidents []*weft.Incident
+	// tell, when set, tells the Correlator what else the operation did
+	// (see restructure.go), before the states of incidents.
+	tell func(corr weft.Correlator)
+}
+
+// manageAll is manage for an operation that changes several incidents.
+// op runs in the write transaction; what it returns is applied only after
+// the commit, under the write lock, because the Correlator and the alert
+// cache are caches of what is committed.
+func (s *Store) manageAll(ctx context.Context, what string, op func(tx *sql.Tx, now int64) (managed, error)) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
@@ -265,7 +292,7 @@ func (s *Store) manage(ctx context.Context, what string, op func(tx *sql.Tx, now
 		return fmt.Errorf("sqlite: %s: begin: %w", what, err)
 	}
 	defer tx.Rollback()
-	changed, err := op(tx, s.now().UTC().UnixNano())
+	m, err := op(tx, s.now().UTC().UnixNano())
 	if err != nil {
 		if weft.ErrorCode(err) != weft.EINTERNAL {
 			return err
@@ -276,14 +303,16 @@ func (s *Store) manage(ctx context.Context, what string, op func(tx *sql.Tx, now
 		return fmt.Errorf("sqlite: %s: commit: %w", what, err)
 	}
 	s.ckpt.committed()
-	if changed == nil {
-		return nil
+	if s.corr != nil && m.tell != nil {
+		m.tell(s.corr)
 	}
-	s.cache.put(cacheKey{changed.TenantID, changed.ID}, nil)
-	if s.corr != nil && changed.Status != "" {
-		s.corr.SetIncident(changed.TenantID, weft.IncidentState{ID: changed.ID, Status: changed.Status,
-			AssignedTo: changed.AssignedTo, Classification: changed.Classification,
-			Determination: changed.Determination, AlertCount: changed.AlertCount})
+	for _, changed := range m.incidents {
+		s.cache.put(cacheKey{changed.TenantID, changed.ID}, nil)
+		if s.corr != nil && changed.Status != "" && changed.Status != weft.IncidentStatusRedirected {
+			s.corr.SetIncident(changed.TenantID, weft.IncidentState{ID: changed.ID, Status: changed.Status,
+				AssignedTo: changed.AssignedTo, Classification: changed.Classification,
+				Determination: changed.Determination, AlertCount: changed.AlertCount})
+		}
 	}
 	return nil
 }

@@ -125,7 +125,7 @@ func writeFilter(b *strings.Builder, args []any, tenantID string, f *weft.Incide
 		b.WriteByte(')')
 		return args, nil
 	case weft.FilterAny:
-		if f.Field == "entities" {
+		if f.Field == "entities" || f.Field == "deviceGroups" {
 			vals := make([]string, len(f.Values))
 			for i, v := range f.Values {
 				s, ok := v.(string)
@@ -136,6 +136,9 @@ func writeFilter(b *strings.Builder, args []any, tenantID string, f *weft.Incide
 			}
 			if len(vals) == 0 {
 				return nil, weft.Errorf(weft.EINVALID, "$filter: entities/any needs a value")
+			}
+			if f.Field == "deviceGroups" {
+				return writeDeviceGroupMatch(b, args, tenantID, vals), nil
 			}
 			return writeEntityMatch(b, args, tenantID, vals), nil
 		}
@@ -344,6 +347,36 @@ func writeEntityMatch(b *strings.Builder, args []any, tenantID string, names []s
 	args = append(args, keys...)
 	args = append(args, tenantID)
 	args = append(args, trimmed...)
+	return append(args, tenantID, tenantID)
+}
+
+// writeDeviceGroupMatch appends to b the term "the incident's alerts name a
+// device of one of groups": a device the asset inventory puts in the group
+// (Asset.DeviceGroup, compared ASCII case-insensitively), met as the entity
+// filter meets a name — an entity whose key is one of the asset's
+// identifiers, or a device entity whose name is one of the asset's host
+// names or FQDNs (an evidence record keyed by its EDR device id still names
+// the host). The group is read from the assets at query time, so that a
+// change of the inventory applies to every incident at once, as Defender's
+// device-group filter does.
+func writeDeviceGroupMatch(b *strings.Builder, args []any, tenantID string, groups []string) []any {
+	list := make([]any, len(groups))
+	for i, g := range groups {
+		list[i] = strings.TrimSpace(g)
+	}
+	params := "?" + repeatParams(len(list)-1)
+	assets := `FROM assets s, json_each(s.identifiers) j WHERE s.tenant_id = ? AND s.kind = 'device'
+				AND (s.body ->> 'deviceGroup') COLLATE NOCASE IN (` + params + `)`
+	b.WriteString(`id IN (SELECT a.incident_id FROM alert_entities ae JOIN alerts a ON a.seq = ae.alert_seq
+		WHERE ae.entity_id IN (SELECT id FROM entities WHERE tenant_id = ? AND entity_key IN (
+				SELECT (j.value ->> 'kind') || ':' || (j.value ->> 'value') ` + assets + `)
+			UNION SELECT id FROM entities WHERE tenant_id = ? AND entity_type = 'device' AND name COLLATE NOCASE IN (
+				SELECT j.value ->> 'value' ` + assets + ` AND (j.value ->> 'kind') IN ('device.fqdn', 'device.hostname')))
+		AND ae.tenant_id = ? AND a.tenant_id = ? AND a.incident_id IS NOT NULL)`)
+	args = append(args, tenantID, tenantID)
+	args = append(args, list...)
+	args = append(args, tenantID, tenantID)
+	args = append(args, list...)
 	return append(args, tenantID, tenantID)
 }
 

@@ -6,6 +6,8 @@
 //	weft serve    run the server
 //	weft ingest   send alerts from a file to a server, or store them in a data directory
 //	weft assets   import an asset inventory (weft assets import FILE)
+//	weft incidents  triage incidents on a server: list, show, update, comment, merge
+//	weft alerts   move alerts between incidents on a server (weft alerts move)
 //	weft demo     run a server on a temporary store and feed it a realistic attack
 //	weft version  print the version
 //
@@ -40,6 +42,8 @@ func commands() []command {
 		{"serve", "run the weft server (API, metrics, health)", runServe},
 		{"ingest", "send alerts from a file to a server, or store them in a data directory", runIngest},
 		{"assets", "import an asset inventory from a file to a server or a data directory", runAssets},
+		{"incidents", "triage incidents on a server: list, show, update, comment, merge", runIncidents},
+		{"alerts", "move alerts to another or a new incident on a server (alerts move)", runAlerts},
 		{"demo", "run a server on a temporary store and feed it a realistic multi-stage attack", runDemo},
 		{"gen", "write a seeded realistic alert stream (Graph format) and its ground truth", runGen},
 		{"replay", "run a correlation policy over past alerts and show what it would change", runReplay},
@@ -85,7 +89,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, `Run "weft COMMAND --help" for the flags of a command.`)

@@ -126,6 +126,9 @@ func startServer(cfg serverConfig) (*runningServer, error) {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
+	// Shutdown waits for responses to finish; event streams (GET
+	// /api/v1/events) end only when told to.
+	rs.http.RegisterOnShutdown(api.Close)
 	rs.URL = "http://" + ln.Addr().String()
 	go func() { rs.served <- rs.http.Serve(ln) }()
 	api.SetReady(true)

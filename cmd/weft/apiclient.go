@@ -1,0 +1,456 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/weftxdr/weft"
+	wefthttp "github.com/weftxdr/weft/http"
+)
+
+// The analysts' commands (weft incidents, weft alerts) are clients of a
+// running server's REST API, never of a data directory: the server owns the
+// correlation engine, which must hear of every change (a resolved incident
+// blocks correlation into it), and serializes changes to one incident.
+
+// defaultServer is the URL of the address weft serve listens on by default.
+const defaultServer = "http://127.0.0.1:8080"
+
+// maxAnswerBytes bounds one answer the client reads: an incident expanded
+// with its alerts, or a page of 1000 incidents, fits.
+const maxAnswerBytes = 64 << 20
+
+// clientFlags are the flags of every command that talks to a server.
+type clientFlags struct {
+	server, tenant, actor, output string
+	timeout                       time.Duration
+}
+
+// addClientFlags registers the common flags on fs.
+func addClientFlags(fs *flag.FlagSet) *clientFlags {
+	f := &clientFlags{}
+	fs.StringVar(&f.server, "url", envOr("WEFT_URL", envOr("WEFT_SERVER", defaultServer)), "`URL` of the weft server, as for weft ingest (WEFT_URL)")
+	fs.StringVar(&f.server, "server", envOr("WEFT_URL", envOr("WEFT_SERVER", defaultServer)), "`URL` of the weft server: the same as --url (WEFT_SERVER)")
+	fs.StringVar(&f.tenant, "tenant", envOr("WEFT_TENANT", ""), "`tenant` to act for, sent as the Weft-Tenant header (WEFT_TENANT; default: the default tenant)")
+	fs.StringVar(&f.actor, "actor", envOr("WEFT_ACTOR", defaultActor()), "who makes the change, for the activity log, sent as the Weft-Actor header (WEFT_ACTOR)")
+	fs.StringVar(&f.output, "o", "table", "output `format`: table or json")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "time limit of each request to the server (0: none)")
+	return f
+}
+
+// defaultActor names the person at the keyboard as USER@HOST: the user
+// from $USER (else the account the process runs as) and the host name.
+// Until accounts exist (issue 6) the server takes any name, so this only
+// makes the activity log say who typed the command.
+func defaultActor() string {
+	name := os.Getenv("USER")
+	if name == "" {
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		}
+	}
+	if name == "" {
+		name = "weft-cli"
+	}
+	if host, err := os.Hostname(); err == nil && host != "" {
+		name += "@" + host
+	}
+	return name
+}
+
+// client checks the common flags and returns a client for them.
+func (f *clientFlags) client() (*apiClient, error) {
+	if f.output != "table" && f.output != "json" {
+		return nil, fmt.Errorf("-o: %q is not table or json", f.output)
+	}
+	if f.timeout < 0 {
+		return nil, fmt.Errorf("--timeout must not be negative, not %s", f.timeout)
+	}
+	if f.tenant != "" {
+		if err := weft.ValidateTenantID(f.tenant); err != nil {
+			return nil, fmt.Errorf("--tenant: %s", weft.ErrorMessage(err))
+		}
+	}
+	if len(f.actor) > weft.MaxActorBytes || strings.ContainsFunc(f.actor, unicode.IsControl) {
+		return nil, fmt.Errorf("--actor: must be at most %d bytes without control characters", weft.MaxActorBytes)
+	}
+	base, err := serverURL(f.server)
+	if err != nil {
+		return nil, err
+	}
+	return &apiClient{
+		base:   base,
+		tenant: f.tenant,
+		actor:  f.actor,
+		json:   f.output == "json",
+		http: &http.Client{
+			Timeout: f.timeout,
+			// A view of a merged incident answers 308 to the incident it
+			// went into; following it would show another incident under
+			// the id asked for.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}, nil
+}
+
+// serverURL checks --url and returns it without a trailing slash. A bare
+// host:port, as weft serve --addr takes, means http://host:port.
+func serverURL(s string) (string, error) {
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("--url: %q is not a server URL such as %s", s, defaultServer)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+// apiClient sends requests to one weft server for one tenant and actor.
+// It is safe for concurrent use.
+type apiClient struct {
+	base   string // the server URL, no trailing slash
+	tenant string // "" is the default tenant
+	actor  string
+	json   bool // -o json
+	http   *http.Client
+}
+
+// apiError is a request the server refused, with its message. For a stale
+// If-Match (412) Current is the incident as it is now.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+	Current *weft.Incident
+}
+
+// Error is the server's message; for a stale version it says what the
+// incident is at now and who changed it.
+func (e *apiError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = "the server answered " + strconv.Itoa(e.Status) + " " + http.StatusText(e.Status)
+	}
+	if e.Status == http.StatusPreconditionFailed && e.Current != nil {
+		if e.Message == "" {
+			msg = fmt.Sprintf("incident %d has changed since the version given; it is at version %d", e.Current.ID, e.Current.Version)
+		}
+		msg += fmt.Sprintf(" (last changed by %s at %s; weft incidents show %d shows it)",
+			orDash(e.Current.LastModifiedBy), formatTime(e.Current.LastUpdateDateTime), e.Current.ID)
+	}
+	return msg
+}
+
+// isStale reports whether err is a 412: the incident changed since the
+// version sent as If-Match.
+func isStale(err error) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && ae.Status == http.StatusPreconditionFailed
+}
+
+// apiAnswer is a successful answer: its body and its ETag.
+type apiAnswer struct {
+	Body []byte
+	ETag string
+}
+
+// version returns the incident version of the answer's ETag, 0 without one.
+func (a *apiAnswer) version() int64 {
+	v := strings.Trim(strings.TrimPrefix(a.ETag, "W/"), `"`)
+	n, _ := strconv.ParseInt(v, 10, 64)
+	return n
+}
+
+// do sends one request: path is under the server URL ("/api/v1/…"), query
+// may be nil, body (when not nil) is sent as JSON, and ifMatch > 0 is sent
+// as If-Match. Any answer but 2xx is an *apiError carrying the server's
+// message; a server that cannot be reached is an error saying so.
+func (c *apiClient) do(ctx context.Context, method, path string, query url.Values, body any, ifMatch int64) (*apiAnswer, error) {
+	u := c.base + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.tenant != "" {
+		req.Header.Set(wefthttp.TenantHeader, c.tenant)
+	}
+	if c.actor != "" {
+		req.Header.Set(wefthttp.ActorHeader, c.actor)
+	}
+	if ifMatch > 0 {
+		req.Header.Set("If-Match", `"`+strconv.FormatInt(ifMatch, 10)+`"`)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("cannot reach the weft server at %s (--url, WEFT_URL): %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer to %s %s: %w", method, path, err)
+	}
+	if len(raw) > maxAnswerBytes {
+		return nil, fmt.Errorf("the answer to %s %s is larger than %d bytes", method, path, maxAnswerBytes)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, answerError(resp.StatusCode, raw)
+	}
+	return &apiAnswer{Body: raw, ETag: resp.Header.Get("ETag")}, nil
+}
+
+// answerError reads the error body {"error":{"code","message"}} (with
+// "incident" after a stale If-Match) of a refused request.
+func answerError(status int, raw []byte) error {
+	var b struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+		Incident *weft.Incident `json:"incident"`
+	}
+	e := &apiError{Status: status}
+	if json.Unmarshal(raw, &b) == nil {
+		e.Code, e.Message, e.Current = b.Error.Code, cleanLine(b.Error.Message), b.Incident
+	}
+	return e
+}
+
+// getJSON sends a GET and decodes the answer into v.
+func (c *apiClient) getJSON(ctx context.Context, path string, query url.Values, v any) (*apiAnswer, error) {
+	a, err := c.do(ctx, http.MethodGet, path, query, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeAnswer(a.Body, v); err != nil {
+		return nil, fmt.Errorf("reading the answer to GET %s: %w", path, err)
+	}
+	return a, nil
+}
+
+// decodeAnswer decodes an answer into v, ignoring members v does not have
+// (a newer server may add some).
+func decodeAnswer(raw []byte, v any) error {
+	return json.Unmarshal(raw, v)
+}
+
+// writeJSONOut writes v, one JSON document, indented, to w.
+func writeJSONOut(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return writeRawJSON(w, b)
+}
+
+// writeRawJSON writes a JSON value as the server gave it, indented, with
+// its strings re-escaped only where JSON needs it (the server escapes <, >
+// and & for browsers; control characters stay escaped).
+func writeRawJSON(w io.Writer, raw []byte) error {
+	v := jsontext.Value(bytes.Clone(raw))
+	if err := v.Indent(jsontext.WithIndent("  "), jsontext.PreserveRawStrings(false)); err != nil {
+		return fmt.Errorf("the server's answer is not valid JSON: %w", err)
+	}
+	_, err := fmt.Fprintf(w, "%s\n", v)
+	return err
+}
+
+// parseIncidentArg reads an incident id given as an argument.
+func parseIncidentArg(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("incident id %q: must be a positive integer", truncateText(s, 64))
+	}
+	return id, nil
+}
+
+// parseIDAnswer reads an incident id the server gave as a JSON number or,
+// as incident ids are elsewhere, a string.
+func parseIDAnswer(v jsontext.Value) (int64, error) {
+	s := strings.Trim(string(bytes.TrimSpace(v)), `"`)
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("the server's answer has no valid incident id: %s", truncateText(string(v), 64))
+	}
+	return id, nil
+}
+
+// parseFlags parses args with fs and returns the arguments that are not
+// flags, wherever they stand ("show 7 --story" and "show --story 7" are
+// the same); everything after "--" is an argument.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		left := fs.Args()
+		if len(left) == 0 {
+			return rest, nil
+		}
+		if used := len(args) - len(left); used > 0 && args[used-1] == "--" {
+			return append(rest, left...), nil
+		}
+		rest = append(rest, left[0])
+		args = left[1:]
+	}
+}
+
+// stringList is a flag that may be given several times; each value may
+// also be a comma-separated list.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+// repeatedList is a flag that may be given several times; each value is
+// taken whole (a tag may hold a comma).
+type repeatedList []string
+
+func (l *repeatedList) String() string { return strings.Join(*l, ",") }
+
+func (l *repeatedList) Set(v string) error { *l = append(*l, v); return nil }
+
+// flagsGiven returns the names of the flags set on the command line.
+func flagsGiven(fs *flag.FlagSet) map[string]bool {
+	m := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { m[f.Name] = true })
+	return m
+}
+
+// cleanLine makes text from the server safe and one line on a terminal:
+// alert titles and names come from attackers' reach, and a control
+// character (an escape sequence) could rewrite what the analyst sees.
+func cleanLine(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "?")
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// truncateText cuts s to at most n runes, ending it with "…" when cut.
+func truncateText(s string, n int) string {
+	if n < 1 {
+		return ""
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// formatTime shows a time in UTC to the minute; "-" for none.
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04Z")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// The table output of the analysts' commands: they print text from alerts,
+// which attackers write, so every cell and line goes through cleanLine.
+
+// printTable prints rows under header in columns two spaces apart, cutting
+// the last column so that a line fits width (but leaving it at least 20
+// characters). Every cell is cleaned of control characters.
+func printTable(w io.Writer, width int, header []string, rows [][]string) {
+	widths := make([]int, len(header))
+	clean := make([][]string, 0, len(rows)+1)
+	for _, r := range append([][]string{header}, rows...) {
+		cr := make([]string, len(header))
+		for i := range cr {
+			if i < len(r) {
+				cr[i] = cleanLine(r[i])
+			}
+			widths[i] = max(widths[i], utf8.RuneCountInString(cr[i]))
+		}
+		clean = append(clean, cr)
+	}
+	used := 0
+	for _, n := range widths[:len(widths)-1] {
+		used += n + 2
+	}
+	last := max(20, width-used)
+	var sb strings.Builder
+	for _, r := range clean {
+		sb.Reset()
+		for i, cell := range r[:len(r)-1] {
+			sb.WriteString(cell)
+			sb.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell)+2))
+		}
+		sb.WriteString(truncateText(r[len(r)-1], last))
+		fmt.Fprintln(w, strings.TrimRight(sb.String(), " "))
+	}
+}
+
+// terminalWidth is the width tables are cut to: $COLUMNS when the shell
+// exports it, else 120.
+func terminalWidth() int {
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n >= 40 {
+		return n
+	}
+	return 120
+}
+
+// priorityText shows a priority score; "-" when it is not computed yet.
+func priorityText(p *int) string {
+	if p == nil {
+		return "-"
+	}
+	return strconv.Itoa(*p)
+}
