@@ -28,6 +28,21 @@ func TestStoreSynchronousNormal(t *testing.T) {
 	})
 }
 
+func TestStoreManage(t *testing.T) {
+	storetest.RunManageTests(t, func() weft.Correlator { return newEngine(t) }, func(t *testing.T, c weft.Correlator) (weft.Store, func(weft.Correlator) weft.Store) {
+		path := filepath.Join(t.TempDir(), "weft.db")
+		s := mustOpen(t, path, sqlite.Options{Correlator: c})
+		reopen := func(c weft.Correlator) weft.Store {
+			if err := s.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			s = mustOpen(t, path, sqlite.Options{Correlator: c})
+			return s
+		}
+		return s, reopen
+	})
+}
+
 func TestStoreCorrelation(t *testing.T) {
 	storetest.RunCorrelationTests(t, func() weft.Correlator { return newEngine(t) }, func(t *testing.T, c weft.Correlator) (weft.Store, func(weft.Correlator) weft.Store) {
 		path := filepath.Join(t.TempDir(), "weft.db")

@@ -17,7 +17,8 @@
 //	}
 //
 // A backend that places alerts with a weft.Correlator also runs
-// RunCorrelationTests, with the real engine (correlate.Engine).
+// RunCorrelationTests, with the real engine (correlate.Engine), and
+// RunManageTests for its manage and restructure operations.
 //
 // The suite pins down the behaviour that weft.Store's documentation leaves to
 // judgement, so that all backends agree:
