@@ -62,6 +62,11 @@ type EntityView struct {
 	// order). AliasCount is how many there are in all.
 	Aliases    []string `json:"aliases"`
 	AliasCount int      `json:"aliasCount"`
+	// IdentityTruncated says that identity resolution stopped at the
+	// store's bounds before it had followed every name of the entity (see
+	// the store's FindEntity): names, alerts and incidents of the entity
+	// may be missing. Omitted when false.
+	IdentityTruncated bool `json:"identityTruncated,omitzero"`
 	// Criticality (0–MaxCriticality) and DeviceGroup come from the asset
 	// inventory, looked up as the incident graph and the priority score do;
 	// 0 and empty when no asset names the entity. AssetID names the asset

@@ -16,6 +16,13 @@ const (
 	EINTERNAL     = "internal"            // anything else; details are logged, never shown
 	EUNSUPPORTED  = "unsupported"         // a valid request for something weft does not do
 	EPRECONDITION = "precondition_failed" // a version check failed
+	// EUNAUTHENTICATED: no credentials, or credentials that prove nothing
+	// (unknown, expired, revoked, a wrong password).
+	EUNAUTHENTICATED = "unauthenticated"
+	// EFORBIDDEN: the principal is known but its role does not allow it.
+	EFORBIDDEN = "forbidden"
+	// ETOOMANY: a rate or attempt limit was passed; retry later.
+	ETOOMANY = "too_many_requests"
 )
 
 // Error is the one error type whose message may be shown to a user. Anything

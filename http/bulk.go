@@ -85,7 +85,7 @@ func (s *Server) handleBulkUpdate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	ctx, tenant, actor := r.Context(), tenantOf(r), r.Header.Get(ActorHeader)
+	ctx, tenant, actor := r.Context(), tenantOf(r), actorOf(r)
 	resp := bulkResponse{Value: make([]bulkResult, 0, len(ids))}
 	for _, id := range ids {
 		res := bulkResult{ID: id, Status: http.StatusOK}

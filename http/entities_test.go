@@ -281,10 +281,11 @@ type noEntityStore struct{ weft.Store }
 
 func TestEntityPageUnsupported(t *testing.T) {
 	s := newCorrelatingServer(t)
-	api := wefthttp.NewServer(noEntityStore{s.store}, nil, wefthttp.Options{})
+	creds := wefthttp.NewTestCredentials(t, s.store)
+	api := wefthttp.NewServer(noEntityStore{s.store}, nil, creds.Options(wefthttp.Options{}))
 	for _, path := range []string{"/api/v1/entities/device/x", "/api/v1/entities?search=x"} {
 		w := httptest.NewRecorder()
-		api.Handler().ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		creds.Handler(api.Handler()).ServeHTTP(w, httptest.NewRequest("GET", path, nil))
 		var e struct {
 			Error struct {
 				Code string `json:"code"`

@@ -10,14 +10,17 @@ import (
 // statusByCode maps weft error codes to HTTP status codes; anything not listed
 // is a 500.
 var statusByCode = map[string]int{
-	weft.EINVALID:        http.StatusBadRequest,
-	weft.ENOTFOUND:       http.StatusNotFound,
-	weft.ECONFLICT:       http.StatusConflict,
-	weft.ETOOLARGE:       http.StatusRequestEntityTooLarge,
-	weft.EUNAVAILABLE:    http.StatusServiceUnavailable,
-	weft.EUNSUPPORTED:    http.StatusBadRequest,
-	weft.EPRECONDITION:   http.StatusPreconditionFailed,
-	codeUnsupportedMedia: http.StatusUnsupportedMediaType,
+	weft.EINVALID:         http.StatusBadRequest,
+	weft.ENOTFOUND:        http.StatusNotFound,
+	weft.ECONFLICT:        http.StatusConflict,
+	weft.ETOOLARGE:        http.StatusRequestEntityTooLarge,
+	weft.EUNAVAILABLE:     http.StatusServiceUnavailable,
+	weft.EUNSUPPORTED:     http.StatusBadRequest,
+	weft.EPRECONDITION:    http.StatusPreconditionFailed,
+	weft.EUNAUTHENTICATED: http.StatusUnauthorized,
+	weft.EFORBIDDEN:       http.StatusForbidden,
+	weft.ETOOMANY:         http.StatusTooManyRequests,
+	codeUnsupportedMedia:  http.StatusUnsupportedMediaType,
 }
 
 // codeUnsupportedMedia is the error code of a request body in a media type
@@ -44,6 +47,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 		s.logger.Error("request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", "Bearer")
 	}
 	s.writeJSON(w, status, errorBody{errorDetail{code, msg}})
 }

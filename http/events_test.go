@@ -50,11 +50,12 @@ func newEventTestServer(t *testing.T, heartbeat time.Duration, configure func(*h
 		t.Fatal(err)
 	}
 	b := ingest.NewBatcher(store, ingest.BatcherOptions{})
-	api := NewServer(store, b, Options{})
+	creds := NewTestCredentials(t, store)
+	api := NewServer(store, b, creds.Options(Options{}))
 	api.events.heartbeat = heartbeat
 	s := &eventTestServer{api: api, store: store, returned: make(chan string, 100)}
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api.Handler().ServeHTTP(w, r)
+		creds.Handler(api.Handler()).ServeHTTP(w, r)
 		select {
 		case s.returned <- r.URL.Path:
 		default: // nobody is watching
@@ -452,9 +453,10 @@ type noEvents struct{ weft.Store }
 
 func TestEventStreamUnsupported(t *testing.T) {
 	s := newEventTestServer(t, time.Hour, nil)
-	api := NewServer(noEvents{s.store}, nil, Options{})
+	creds := NewTestCredentials(t, s.store)
+	api := NewServer(noEvents{s.store}, nil, creds.Options(Options{}))
 	w := httptest.NewRecorder()
-	api.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/api/v1/events", nil))
+	creds.Handler(api.Handler()).ServeHTTP(w, httptest.NewRequest("GET", "/api/v1/events", nil))
 	var e errorBody
 	if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil {
 		t.Fatal(err)

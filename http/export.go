@@ -68,6 +68,7 @@ func (s *Server) exportIncidents(w http.ResponseWriter, r *http.Request, maxRows
 		return
 	}
 	q.TenantID = tenantOf(r)
+	q.Filter = queryGroups(r, q.Filter)
 
 	// The status and headers wait for the first row, so that an error of
 	// the query itself (before any row) is still an ordinary error answer.

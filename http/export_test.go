@@ -64,7 +64,7 @@ func newExportServer(t *testing.T) *Server {
 	if _, err := store.StoreAlerts(ctx, alerts); err != nil {
 		t.Fatal(err)
 	}
-	s := NewServer(store, nil, Options{Now: func() time.Time { return exportNow }})
+	s := NewServer(store, nil, NewTestCredentials(t, store).Options(Options{Now: func() time.Time { return exportNow }}))
 	s.SetReady(true)
 	return s
 }
@@ -84,6 +84,11 @@ func exportPath(params ...string) string {
 func export(t *testing.T, s *Server, tenant, path string, maxRows int) (*http.Response, string) {
 	t.Helper()
 	req := httptest.NewRequest("GET", path, nil)
+	_, secret, err := s.auth.CreateToken(req.Context(), &weft.Token{Name: "export", Grants: []weft.Grant{{TenantID: weft.AllTenants, Role: weft.RoleViewer}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+secret)
 	if tenant != "" {
 		req.Header.Set(TenantHeader, tenant)
 	}

@@ -94,6 +94,13 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		a := rec.Alert
+		reject := func(msg string) {
+			res.Status = "rejected"
+			res.Error = &recordError{Field: "tenantId", Message: msg}
+			res.Warnings = nil
+			resp.Rejected++
+			s.metrics.reject(a.Source, "tenantId")
+		}
 		if tenant != weft.DefaultTenantID {
 			switch a.TenantID {
 			case weft.DefaultTenantID:
@@ -103,11 +110,15 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 			default:
 				// A request acts for one tenant: a record naming another is
 				// refused, never stored there.
-				res.Status = "rejected"
-				res.Error = &recordError{Field: "tenantId", Message: "names tenant " + strconv.Quote(a.TenantID) + " but the request is for tenant " + strconv.Quote(tenant) + " (" + TenantHeader + ")"}
-				res.Warnings = nil
-				resp.Rejected++
-				s.metrics.reject(a.Source, "tenantId")
+				reject("names tenant " + strconv.Quote(a.TenantID) + " but the request is for tenant " + strconv.Quote(tenant) + " (" + TenantHeader + ")")
+				continue
+			}
+		} else if a.TenantID != tenant {
+			// Without the header a record may name its tenant (a GUIDE
+			// file's OrgId, an MSSP's feed), but only one the principal
+			// may write to: the route's check was for the default tenant.
+			if err := weft.Authorize(principalOf(r), a.TenantID, weft.RoleAnalyst); err != nil {
+				reject("names tenant " + strconv.Quote(a.TenantID) + ", which " + principalName(r) + " may not write to")
 				continue
 			}
 		}

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +11,6 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/weftxdr/weft/correlate"
 	wefthttp "github.com/weftxdr/weft/http"
-	"github.com/weftxdr/weft/ingest"
 	"github.com/weftxdr/weft/sqlite"
 )
 
@@ -25,16 +22,7 @@ func newCorrelatingServer(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "weft.db"), sqlite.Options{Synchronous: "normal", Correlator: e})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := ingest.NewBatcher(store, ingest.BatcherOptions{})
-	api := wefthttp.NewServer(store, b, wefthttp.Options{})
-	api.SetReady(true)
-	srv := httptest.NewServer(api.Handler())
-	t.Cleanup(func() { srv.Close(); b.Close(); store.Close() })
-	return &testServer{srv, store}
+	return newServerWith(t, sqlite.Options{Correlator: e}, wefthttp.Options{})
 }
 
 // get sends a GET as tenant (default when empty) without following

@@ -24,12 +24,13 @@ import (
 // An incident change may carry If-Match with the ETag a GET gave (the
 // incident's version): when the incident has changed since, nothing is
 // applied and the answer is 412 with the current incident. Without If-Match
-// the change applies to the current version. The changes are made on behalf
-// of the client named by the Weft-Actor header ("api" without it), which
-// the activity log records; until accounts exist (issue 6) any client may
-// name any actor.
+// the change applies to the current version. The activity log records the
+// signed-in principal's name as the actor of every change (actorOf).
 
-// ActorHeader names who makes a change, for the activity log.
+// ActorHeader may name who makes a change; it must then name the signed-in
+// principal (case-insensitively), or the request is refused with 400, so
+// that a client that means to act for someone else learns that it cannot.
+// guard (auth.go) replaces it with the principal's name for the handlers.
 const ActorHeader = "Weft-Actor"
 
 // maxManageBytes bounds a manage request body: a resolving comment or a
@@ -111,7 +112,7 @@ func (s *Server) handlePatchIncident(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	inc, err := m.UpdateIncident(r.Context(), tenantOf(r), id, p, r.Header.Get(ActorHeader), ifMatch)
+	inc, err := m.UpdateIncident(r.Context(), tenantOf(r), id, p, actorOf(r), ifMatch)
 	if err != nil {
 		s.writeManageError(w, r, err)
 		return
@@ -141,7 +142,7 @@ func (s *Server) handlePostComment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, weft.Errorf(weft.EINVALID, "comment: is required"))
 		return
 	}
-	c, version, err := m.AddIncidentComment(r.Context(), tenantOf(r), id, *b.Comment, r.Header.Get(ActorHeader), ifMatch)
+	c, version, err := m.AddIncidentComment(r.Context(), tenantOf(r), id, *b.Comment, actorOf(r), ifMatch)
 	if err != nil {
 		s.writeManageError(w, r, err)
 		return
@@ -174,7 +175,7 @@ func (s *Server) handlePatchAlert(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, weft.Errorf(weft.EINVALID, "the body changes nothing; give one or more of status, assignedTo, classification, determination"))
 		return
 	}
-	a, err := m.UpdateAlert(r.Context(), tenantOf(r), r.PathValue("id"), p, r.Header.Get(ActorHeader))
+	a, err := m.UpdateAlert(r.Context(), tenantOf(r), r.PathValue("id"), p, actorOf(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -364,9 +364,11 @@ func TestOpenAPIResponses(t *testing.T) {
 	}
 	b := ingest.NewBatcher(store, ingest.BatcherOptions{})
 	const maxBody = 1 << 20
-	api := wefthttp.NewServer(store, b, wefthttp.Options{MaxBodyBytes: maxBody})
+	creds := wefthttp.NewTestCredentials(t, store)
+	api := wefthttp.NewServer(store, b, creds.Options(wefthttp.Options{MaxBodyBytes: maxBody}))
 	api.SetReady(true)
 	srv := httptest.NewServer(api.Handler())
+	srv.Client().Transport = creds.Transport(srv.Client().Transport)
 	t.Cleanup(func() { srv.Close(); b.Close(); store.Close() })
 	c := &openAPIChecker{doc: doc, v: newSchemaValidator(doc), ops: operations(doc), srv: srv, called: map[string]bool{}, ok: map[string]bool{}, sent: map[string]sentRequest{}, seen: map[string][]int{}}
 
@@ -716,6 +718,76 @@ func TestOpenAPIResponses(t *testing.T) {
 		c.call(t, "GET /api/v1/incidents/{id}/assets", "/api/v1/incidents/"+richIncident+"/assets", "")
 		c.call(t, del, "/api/v1/assets/jdoe", "")
 		c.call(t, del, "/api/v1/assets/jdoe", "")
+	})
+
+	// Accounts, tokens, sessions and the audit log, and the answers of
+	// guard: 401 without credentials, 403 for a role too weak.
+	t.Run("Auth", func(t *testing.T) {
+		const users, user, password = "POST /api/v1/users", "PATCH /api/v1/users/{id}", "POST /api/v1/users/{id}/password"
+		anonymous := []string{wefthttp.AnonymousHeader, "1"}
+		status, raw, _ := c.call(t, users, "/api/v1/users", `{"name":"dora","displayName":"Carol","password":"correct horse battery","grants":[{"tenantId":"default","role":"viewer","deviceGroups":["Servers"]}]}`)
+		var u weft.User
+		if err := json.Unmarshal(raw, &u, json.RejectUnknownMembers(false)); status != http.StatusCreated || err != nil {
+			t.Fatalf("creating a user: got %d %s", status, raw)
+		}
+		c.call(t, users, "/api/v1/users", `{"name":"dora","password":"correct horse battery"}`)
+		c.call(t, users, "/api/v1/users", `{"name":"dave","password":"short"}`)
+		c.call(t, users, "/api/v1/users", `{}`, ct(textCT)...)
+		c.call(t, "GET /api/v1/users", "/api/v1/users", "")
+		c.call(t, user, "/api/v1/users/"+u.ID, `{"displayName":"Carol K."}`)
+		c.call(t, user, "/api/v1/users/"+u.ID, `{}`)
+		c.call(t, user, "/api/v1/users/nobody", `{"disabled":true}`)
+		c.call(t, password, "/api/v1/users/"+u.ID+"/password", `{"password":"another long password"}`)
+		c.call(t, password, "/api/v1/users/nobody/password", `{"password":"another long password"}`)
+
+		const login = "POST /api/v1/auth/login"
+		c.call(t, login, "/api/v1/auth/login", `{"name":"dora","password":"wrong password!"}`, anonymous...)
+		c.call(t, login, "/api/v1/auth/login", `{"name":"dora"}`, anonymous...)
+		status, raw, h := c.call(t, login, "/api/v1/auth/login", `{"name":"dora","password":"another long password"}`, anonymous...)
+		var me struct {
+			CSRFToken string `json:"csrfToken"`
+		}
+		if err := json.Unmarshal(raw, &me, json.RejectUnknownMembers(false)); status != http.StatusOK || err != nil || me.CSRFToken == "" {
+			t.Fatalf("signing in: got %d %s", status, raw)
+		}
+		cookie := (&http.Response{Header: h}).Cookies()
+		if len(cookie) != 1 {
+			t.Fatalf("signing in set cookies %v, want one", cookie)
+		}
+		session := []string{"Cookie", cookie[0].Name + "=" + cookie[0].Value}
+		c.call(t, "GET /api/v1/auth/me", "/api/v1/auth/me", "", session...)
+		c.call(t, "GET /api/v1/auth/me", "/api/v1/auth/me", "")
+		c.call(t, "GET /api/v1/auth/me", "/api/v1/auth/me", "", anonymous...)
+		// A viewer limited to device groups: 403 for a change and for a
+		// route that cannot be limited yet.
+		c.call(t, "PATCH /api/v1/incidents", "/api/v1/incidents", `{"ids":["1"],"status":"resolved"}`, append(slices.Clone(session), "X-CSRF-Token", me.CSRFToken)...)
+		c.call(t, "GET /api/v1/alerts", "/api/v1/alerts", "", session...)
+		c.call(t, "POST /api/v1/auth/logout", "/api/v1/auth/logout", "", session...) // no CSRF token
+		c.call(t, "POST /api/v1/auth/logout", "/api/v1/auth/logout", "", append(slices.Clone(session), "X-CSRF-Token", me.CSRFToken)...)
+		c.call(t, "POST /api/v1/auth/logout", "/api/v1/auth/logout", "")
+		c.call(t, "GET /api/v1/auth/me", "/api/v1/auth/me", "", session...) // signed out
+
+		const tokens, revoke = "POST /api/v1/tokens", "DELETE /api/v1/tokens/{id}"
+		status, raw, _ = c.call(t, tokens, "/api/v1/tokens", `{"name":"soar","grants":[{"tenantId":"default","role":"responder"}],"expiresDateTime":"2999-01-01T00:00:00Z"}`)
+		var created struct {
+			Token  weft.Token `json:"token"`
+			Secret string     `json:"secret"`
+		}
+		if err := json.Unmarshal(raw, &created, json.RejectUnknownMembers(false)); status != http.StatusCreated || err != nil {
+			t.Fatalf("creating a token: got %d %s", status, raw)
+		}
+		c.call(t, tokens, "/api/v1/tokens", `{"name":"soar","grants":[]}`)
+		c.call(t, tokens, "/api/v1/tokens", `{"name":"soar","grants":[{"tenantId":"default","role":"root"}]}`)
+		c.call(t, "GET /api/v1/tokens", "/api/v1/tokens", "")
+		c.call(t, "GET /api/v1/tokens", "/api/v1/tokens", "", "Authorization", "Bearer "+created.Secret)
+		c.call(t, revoke, "/api/v1/tokens/"+created.Token.ID, "")
+		c.call(t, revoke, "/api/v1/tokens/nobody", "")
+		c.call(t, "GET /api/v1/incidents", "/api/v1/incidents", "", "Authorization", "Bearer "+created.Secret)
+
+		const audit = "GET /api/v1/audit"
+		c.call(t, audit, withQuery("/api/v1/audit", "$top", "5"), "")
+		c.call(t, audit, withQuery("/api/v1/audit", "action", "login", "format", "csv"), "")
+		c.call(t, audit, withQuery("/api/v1/audit", "since", "yesterday"), "")
 	})
 
 	// Each request that succeeded, again for a tenant that has nothing

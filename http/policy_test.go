@@ -3,8 +3,6 @@ package http_test
 import (
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,7 +11,6 @@ import (
 	"github.com/weftxdr/weft"
 	"github.com/weftxdr/weft/correlate"
 	wefthttp "github.com/weftxdr/weft/http"
-	"github.com/weftxdr/weft/ingest"
 	"github.com/weftxdr/weft/sqlite"
 )
 
@@ -22,15 +19,7 @@ func TestCorrelationPolicyAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "weft.db"), sqlite.Options{Synchronous: "normal", Correlator: e})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := ingest.NewBatcher(store, ingest.BatcherOptions{})
-	api := wefthttp.NewServer(store, b, wefthttp.Options{})
-	api.SetReady(true)
-	srv := httptest.NewServer(api.Handler())
-	t.Cleanup(func() { srv.Close(); b.Close(); store.Close() })
+	srv := newServerWith(t, sqlite.Options{Correlator: e}, wefthttp.Options{})
 
 	type answer struct {
 		TenantID string         `json:"tenantId"`

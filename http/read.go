@@ -54,6 +54,7 @@ func (s *Server) handleListIncidents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q.TenantID, q.Top, q.Skip, q.Count, q.ExpandAlerts = tenantOf(r), p.Top, p.Skip, p.Count, p.expands("alerts")
+	q.Filter = queryGroups(r, q.Filter)
 	page, err := s.store.ListIncidents(r.Context(), q)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -156,15 +157,6 @@ func activityFilter(r *http.Request) (func(*weft.Activity) bool, error) {
 		}
 		return false
 	}, nil
-}
-
-func (s *Server) handleListTenants(w http.ResponseWriter, r *http.Request) {
-	ts, err := s.store.ListTenants(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.writeJSON(w, http.StatusOK, listResponse[*weft.Tenant]{Value: ts})
 }
 
 // maxExpandedIncidents bounds $top when incidents are listed with their

@@ -76,7 +76,7 @@ func (s *Server) handleMoveAlerts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, err := m.MoveAlerts(r.Context(), tenantOf(r), weft.MoveAlertsRequest{AlertIDs: b.AlertIDs, IncidentID: target,
-		Comment: b.AlertComment, Reasons: b.NewCorrelationReasons}, r.Header.Get(ActorHeader))
+		Comment: b.AlertComment, Reasons: b.NewCorrelationReasons}, actorOf(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -113,7 +113,7 @@ func (s *Server) handleMergeIncidents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.TargetIncidentID = target
-	id, err := m.MergeIncidents(r.Context(), tenantOf(r), req, r.Header.Get(ActorHeader))
+	id, err := m.MergeIncidents(r.Context(), tenantOf(r), req, actorOf(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -136,7 +136,7 @@ func (s *Server) handleSplitIncident(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	id, err := m.SplitIncident(r.Context(), tenantOf(r), incident, b.AlertIDs, b.Comment, r.Header.Get(ActorHeader))
+	id, err := m.SplitIncident(r.Context(), tenantOf(r), incident, b.AlertIDs, b.Comment, actorOf(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

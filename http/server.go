@@ -32,6 +32,15 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Auth keeps users, tokens, sessions and the audit log. It is
+	// required: NewServer panics without one, for there is no way to serve
+	// the API without authentication (docs/security.md).
+	Auth weft.AuthStore
+	// RateLimit and RateBurst are each session's and token's request rate
+	// (per second) and burst (defaults DefaultRateLimit, DefaultRateBurst);
+	// a request over them is refused with 429 and Retry-After.
+	RateLimit float64
+	RateBurst int
 }
 
 // Server is weft's HTTP API. Create it with NewServer and serve Handler().
@@ -45,6 +54,9 @@ type Server struct {
 	ready     atomic.Bool
 	mux       *http.ServeMux
 	events    eventStreams // open event streams (events.go)
+	auth      weft.AuthStore
+	limiter   *rateLimiter   // requests per session or token (ratelimit.go)
+	logins    *loginThrottle // failed sign-ins (ratelimit.go)
 }
 
 // DefaultMaxBodyBytes is the default request body limit.
@@ -52,7 +64,19 @@ const DefaultMaxBodyBytes = 32 << 20
 
 // NewServer returns a Server that reads from store and writes through
 // committer. It is not ready (/readyz answers 503) until SetReady(true).
+// It panics when opts.Auth is nil: every route but health, readiness, the
+// OpenAPI document and sign-in needs credentials, and there is no way to
+// turn that off.
 func NewServer(store weft.Store, committer Committer, opts Options) *Server {
+	if opts.Auth == nil {
+		panic("http: NewServer needs Options.Auth; the API is never served without authentication")
+	}
+	if opts.RateLimit <= 0 {
+		opts.RateLimit = DefaultRateLimit
+	}
+	if opts.RateBurst <= 0 {
+		opts.RateBurst = DefaultRateBurst
+	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -73,6 +97,9 @@ func NewServer(store weft.Store, committer Committer, opts Options) *Server {
 		metrics:   newMetrics(opts.Registry),
 		now:       opts.Now,
 		mux:       http.NewServeMux(),
+		auth:      opts.Auth,
+		limiter:   newRateLimiter(opts.RateLimit, opts.RateBurst, opts.Now),
+		logins:    newLoginThrottle(opts.Now),
 	}
 	s.routes()
 	return s
@@ -94,43 +121,10 @@ func (s *Server) ObserveCommit(n int, d time.Duration, err error) {
 	}
 }
 
+// routes registers the route table (routes.go) and the answer to a path
+// under /api/ that no route serves.
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", s.handleHealth)
-	s.mux.HandleFunc("GET /readyz", s.handleReady)
-	s.mux.Handle("GET /metrics", s.metrics.handler(s.opts.Registry))
-
-	s.mux.HandleFunc("POST /api/v1/alerts", s.handleIngest)
-	s.mux.HandleFunc("POST /api/v1/ingest/{format}", s.handleIngest)
-	s.mux.HandleFunc("GET /api/v1/alerts", s.handleListAlerts)
-	s.mux.HandleFunc("GET /api/v1/alerts/{id}", s.handleGetAlert)
-	s.mux.HandleFunc("GET /api/v1/incidents", s.handleListIncidents)
-	s.mux.HandleFunc("GET /api/v1/incidents/export.csv", s.handleExportIncidents)
-	s.mux.HandleFunc("GET /api/v1/incidents/{id}", s.handleGetIncident)
-	s.mux.HandleFunc("GET /api/v1/incidents/{id}/activity", s.handleListActivity)
-	s.mux.HandleFunc("GET /api/v1/incidents/{id}/story", s.handleIncidentStory())
-	s.mux.HandleFunc("GET /api/v1/incidents/{id}/origin", s.handleIncidentOrigin())
-	s.mux.HandleFunc("GET /api/v1/incidents/{id}/assets", s.handleIncidentAssets())
-	s.mux.HandleFunc("GET /api/v1/incidents/{id}/evidence", s.handleIncidentEvidence())
-	s.mux.HandleFunc("GET /api/v1/incidents/{id}/related", s.handleIncidentRelated())
-	s.mux.HandleFunc("PATCH /api/v1/incidents/{id}", s.handlePatchIncident)
-	s.mux.HandleFunc("POST /api/v1/incidents/{id}/comments", s.handlePostComment)
-	s.mux.HandleFunc("PATCH /api/v1/alerts/{id}", s.handlePatchAlert)
-	s.mux.HandleFunc("GET /api/v1/tenants", s.handleListTenants)
-	s.mux.HandleFunc("GET /api/v1/correlation/policy", s.handleGetPolicy)
-	s.mux.HandleFunc("PUT /api/v1/correlation/policy", s.handlePutPolicy)
-	s.mux.HandleFunc("DELETE /api/v1/correlation/policy", s.handleDeletePolicy)
-	s.mux.HandleFunc("PUT /api/v1/assets", s.handlePutAssets)
-	s.mux.HandleFunc("GET /api/v1/assets", s.handleListAssets)
-	s.mux.HandleFunc("GET /api/v1/assets/{id}", s.handleGetAsset)
-	s.mux.HandleFunc("DELETE /api/v1/assets/{id}", s.handleDeleteAsset)
-	s.mux.HandleFunc("GET /api/v1/openapi.json", s.handleOpenAPI)
-	s.mux.HandleFunc("PATCH /api/v1/incidents", s.handleBulkUpdate)
-	s.mux.HandleFunc("GET /api/v1/events", s.handleEvents)
-	s.mux.HandleFunc("POST /api/v1/alerts/moveAlerts", s.handleMoveAlerts)
-	s.mux.HandleFunc("POST /api/v1/incidents/mergeIncidents", s.handleMergeIncidents)
-	s.mux.HandleFunc("POST /api/v1/incidents/{id}/split", s.handleSplitIncident)
-	s.mux.HandleFunc("GET /api/v1/entities", s.handleSearchEntities)
-	s.mux.HandleFunc("GET /api/v1/entities/{type}/{id}", s.handleGetEntity)
+	s.registerRoutes(s.routeTable())
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, weft.Errorf(weft.ENOTFOUND, "no API route for %s %s", r.Method, r.URL.Path))
 	})
@@ -155,9 +149,9 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// TenantHeader names the tenant a request acts for. Until accounts and roles
-// exist, any client may name any tenant; without the header it is the
-// default tenant.
+// TenantHeader names the tenant a request acts for; without it, the default
+// tenant. guard (auth.go) checks that the principal holds a grant there
+// before any handler runs.
 const TenantHeader = "Weft-Tenant"
 
 func tenantOf(r *http.Request) string {

@@ -27,15 +27,28 @@ type testServer struct {
 
 func newTestServer(t testing.TB, opts wefthttp.Options) *testServer {
 	t.Helper()
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "weft.db"), sqlite.Options{Synchronous: "normal"})
+	return newServerWith(t, sqlite.Options{}, opts)
+}
+
+// newServerWith is a weft API on a fresh SQLite store opened with so
+// (synchronous=normal unless it says otherwise), whose client is signed in
+// as an admin of every tenant (NewTestCredentials).
+func newServerWith(t testing.TB, so sqlite.Options, opts wefthttp.Options) *testServer {
+	t.Helper()
+	if so.Synchronous == "" {
+		so.Synchronous = "normal"
+	}
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "weft.db"), so)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var api *wefthttp.Server
 	b := ingest.NewBatcher(store, ingest.BatcherOptions{Observe: func(n int, d time.Duration, err error) { api.ObserveCommit(n, d, err) }})
-	api = wefthttp.NewServer(store, b, opts)
+	creds := wefthttp.NewTestCredentials(t, store)
+	api = wefthttp.NewServer(store, b, creds.Options(opts))
 	api.SetReady(true)
 	srv := httptest.NewServer(api.Handler())
+	srv.Client().Transport = creds.Transport(srv.Client().Transport)
 	t.Cleanup(func() {
 		srv.Close()
 		b.Close()

@@ -3,9 +3,7 @@ package http_test
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,7 +12,6 @@ import (
 	"github.com/weftxdr/weft"
 	"github.com/weftxdr/weft/correlate"
 	wefthttp "github.com/weftxdr/weft/http"
-	"github.com/weftxdr/weft/ingest"
 	"github.com/weftxdr/weft/priority"
 	"github.com/weftxdr/weft/sqlite"
 )
@@ -277,21 +274,12 @@ func newTriageServer(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "weft.db"), sqlite.Options{Synchronous: "normal", Correlator: e,
+	return newServerWith(t, sqlite.Options{Correlator: e,
 		Describe: func(in sqlite.DescribeInput) (string, *int, []weft.PriorityFactor) {
 			score, factors := priority.Score(priority.Input{Alerts: in.Alerts, Now: in.Now, Criticality: in.Criticality,
 				DetectorPrevalence: in.Prevalence})
 			return priority.Name(in.Alerts), &score, factors
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := ingest.NewBatcher(store, ingest.BatcherOptions{})
-	api := wefthttp.NewServer(store, b, wefthttp.Options{})
-	api.SetReady(true)
-	srv := httptest.NewServer(api.Handler())
-	t.Cleanup(func() { srv.Close(); b.Close(); store.Close() })
-	return &testServer{srv, store}
+		}}, wefthttp.Options{})
 }
 
 func incidentIDOf(i weft.Incident) string { return fmt.Sprint(i.ID) }

@@ -601,7 +601,28 @@ func (w *batchWriter) insertEntities(e *encodedAlert, seq int64) ([]int64, error
 		ids[i] = id
 		w.alertEntities = append(w.alertEntities, alertEntityRow{a.TenantID, id, first, seq, r.roles})
 	}
+	// The identifiers each record carried besides its key, for the
+	// identifier index (entity_identifiers; see FindEntity).
+	for i := range a.Evidence {
+		ev := &a.Evidence[i]
+		xs := ev.Identifiers()
+		if len(xs) < 2 {
+			continue
+		}
+		for j := range e.entities {
+			if k := e.entities[j].Key; isKeyOf(k, xs[0]) {
+				w.entities.identifiers(a.TenantID, k, xs[1:], ev.IdentifierHashes()[1:])
+				break
+			}
+		}
+	}
 	return ids, nil
+}
+
+// isKeyOf reports whether key is x.String(), without building it.
+func isKeyOf(key string, x weft.Identifier) bool {
+	return len(key) == len(x.Kind)+1+len(x.Value) && key[len(x.Kind)] == ':' &&
+		key[:len(x.Kind)] == string(x.Kind) && key[len(x.Kind)+1:] == x.Value
 }
 
 // flush writes the rows the batch has inserted so far (see insertBuffer).

@@ -8,29 +8,10 @@ import (
 	"slices"
 	"strings"
 
-	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/weftxdr/weft"
 )
 
 var _ weft.EntityStore = (*Store)(nil)
-
-// Bounds of identity resolution on the read path (see FindEntity).
-const (
-	// resolveSample is how many of an entity row's newest alerts are read
-	// to learn the other names its evidence records carried.
-	resolveSample = 25
-	// resolveRows bounds the entity rows one page merges.
-	resolveRows = 32
-	// resolveRounds bounds the rounds of "names found → rows keyed by
-	// them → their evidence".
-	resolveRounds = 3
-	// resolveIncidents bounds the incidents whose newest resolveSample
-	// alerts are read too.
-	resolveIncidents = 8
-	// resolveRecent is how many of the tenant's newest alerts a request
-	// that matched nothing else reads (scanRecent).
-	resolveRecent = 2000
-)
 
 // FindEntity returns the entity page of an entity of a tenant (see
 // weft.EntityStore), read in one read transaction. It is safe for
@@ -39,51 +20,50 @@ const (
 // The store keeps an entity under the key of each evidence record
 // (weft.Evidence.Key, table entities): a device named by its MDE id and FQDN
 // is stored under its MDE id, and named by its FQDN alone under its FQDN.
-// FindEntity resolves the request into one identity as correlation's
-// identity resolution does, from what the store holds:
+// Every other identifier a record carried is in entity_identifiers under
+// the row of the record's key (written by the write path, and for alerts
+// stored before migration 0010 by the backfill at Open). FindEntity
+// resolves the request into one identity as correlation's identity
+// resolution does (correlate/identity.go), from that index
+// (entities_resolve.go):
 //
-//  1. Seeds: the entity rows keyed by an identifier that id may be
-//     (weft.EntityIdentifiers), the rows whose readable name is id or the
-//     value of such an identifier (ASCII case-insensitively), for a short
-//     host name the rows of the FQDNs it starts (key and name ranges),
-//     and the assets of the tenant whose id, display name or an
-//     identifier is id. When there is none, the row of the first record
-//     among the tenant's newest resolveRecent alerts that carries such an
-//     identifier (scanRecent).
-//  2. Names: the evidence records, of the entity's class (a user and a
-//     mailbox are one), of the newest resolveSample alerts of each row and
-//     of each of the first resolveIncidents incidents those alerts are in
-//     (correlation put the alerts that name one identity by different
-//     names together, so a DOMAIN\sam seen only next to a SID is found
-//     from either). The records keyed like a row found, or that share a
-//     strong identifier with one, apply: identifiers that appear together
-//     in one record, or in one asset, are one identity (a union-find; a
-//     UPN and the mail address of the same value too). The rows keyed by
-//     the identifiers learnt are read and sampled in turn, at most
-//     resolveRounds times and resolveRows rows.
-//  3. Choice: the identities that contain a seed. One is the answer;
-//     of several, the one that contains an identifier id names exactly
-//     (not only by readable name or as a short host name); otherwise the
-//     request is ambiguous (EINVALID, naming the candidates).
-//  4. Weak names: a row keyed by a short host name or a bare account name
-//     belongs to the identity only when its name appeared with that
-//     identity and with no other one found, and, for a host name, no FQDN
-//     row of another device starts with it. A request for such a name
-//     with no identity behind it gets the page of the weak row itself.
+//  1. Seeds: the rows keyed by an identifier that id may be
+//     (weft.EntityIdentifiers) and the rows whose records carried a strong
+//     one; the rows whose readable name is id or the value of such an
+//     identifier (ASCII case-insensitively); and the assets of the tenant
+//     whose id, display name or an identifier is id.
+//  2. Names: the strong identifiers of the rows found (their keys and the
+//     identifiers their records carried) and of the assets found lead to
+//     the rows keyed by them or whose records carried them, and to the
+//     assets that carry them, and those rows' identifiers in turn: at most
+//     resolveRounds rounds and resolveRows rows, after which the page says
+//     IdentityTruncated. The identifiers found are then partitioned as
+//     the engine partitions them: a row's key with each strong identifier
+//     its records carried, an asset's identifiers, a UPN with the mail
+//     address of the same value (rules 1 and 5), refusing a union that
+//     would give an identity two values of a single-valued kind (rule 3:
+//     two MDE ids, FQDNs, SIDs, UPNs…), and never across entity classes
+//     (rule 4). Assets are applied first and rows in the order they were
+//     first stored, so that a contested identifier goes to the identity of
+//     the earliest row that carried it; the engine gives it to the
+//     identity of the first record it observed (within its windows), so
+//     the two may differ for such an identifier, and only for one.
+//  3. Choice: the identity that contains a strong identifier id may be
+//     (several: ambiguous, EINVALID naming them). Otherwise the identities
+//     of the rows and assets id named (by readable name or asset) and the
+//     identities the weak names id may be (a short host name, a bare
+//     account name) were seen with: the rows whose records carried them.
+//     One is the answer; several are ambiguous; none leaves the rows keyed
+//     by those weak names, if any (else ENOTFOUND). A request that is a
+//     weak key itself ("device.hostname:srv-1") names its row: it gets the
+//     identity only when there is exactly one, and its row otherwise.
+//  4. Weak names: a weak name belongs to the identity (with its row) when
+//     every row whose records carried it is of the identity (rule 2) and
+//     at most resolveWeakRows rows did.
 //
-// The sample makes this bounded whatever the entity's alert count, at the
-// price of what it does not read: the store has no index from an
-// identifier to the rows whose records carried it besides their key, so a
-// name is found from another only through a sampled record, a row's
-// readable name, an asset or the recent alerts (an FQDN seen with the MDE
-// id only in older alerts outside every sample finds the FQDN's own row,
-// if it has one, and otherwise nothing). Unlike
-// the engine, it does not refuse a union that would give one identity two
-// values of a single-valued kind (rule 3): two devices that once shared an
-// FQDN show as one. The lookups are index searches: entities by (tenant,
-// key) and (tenant, name), alert_entities by entity, alerts by rowid and
-// by incident; only the assets are walked (per tenant, as
-// criticalityLookup does).
+// The lookups are index searches: entities by (tenant, key), (tenant,
+// name) and id, entity_identifiers by (tenant, identifier) and by entity;
+// only the assets are walked (per tenant, as criticalityLookup does).
 //
 // The page then reads, for the identity's rows: the counts (alerts
 // from alert_entities; incidents from the alerts' rows, one rowid lookup
@@ -109,11 +89,7 @@ func (s *Store) FindEntity(ctx context.Context, tenantID string, typ weft.Entity
 		return nil, fmt.Errorf("sqlite: find entity: %w", err)
 	}
 	defer tx.Rollback()
-	r := &resolver{ctx: ctx, tx: tx, tenant: tenantID, typ: typ, class: weft.EntityClass(typ),
-		rows: map[int64]*entityRow{}, byKey: map[string]*entityRow{}, looked: map[string]bool{},
-		parent: map[weft.Identifier]weft.Identifier{}, weakWith: map[weft.Identifier][]weft.Identifier{},
-		weakSeeds: map[weft.Identifier]bool{}, assets: map[string]*weft.Asset{}, seedAsst: map[string]bool{},
-		recSeen: map[string]bool{}, incSeen: map[int64]bool{}, incDone: map[int64]bool{}}
+	r := newResolver(ctx, tx, tenantID, typ)
 	ident, err := r.resolve(id)
 	if err != nil {
 		return nil, wrapEntityErr(err)
@@ -133,718 +109,8 @@ func wrapEntityErr(err error) error {
 }
 
 // entityRow is one row of entities.
-type entityRow struct {
-	id          int64
-	typ         weft.EntityType
-	key         string
-	name        string
-	first, last int64
-	seed        bool // found by the request itself, not through identity
-	sampled     bool
-}
-
-// resolver resolves one entity page request (see FindEntity).
-type resolver struct {
-	ctx    context.Context
-	tx     *sql.Tx
-	tenant string
-	typ    weft.EntityType
-	class  []weft.EntityType
-
-	rows   map[int64]*entityRow
-	byKey  map[string]*entityRow
-	parent map[weft.Identifier]weft.Identifier // union-find over strong identifiers
-	looked map[string]bool                     // keys already looked up
-	// weakWith records, for each weak identifier, the strong identifiers
-	// it appeared with in one record.
-	weakWith map[weft.Identifier][]weft.Identifier
-	assets   map[string]*weft.Asset
-	seedAsst map[string]bool
-
-	// weakSeeds are the weak names of the rows the request matched.
-	weakSeeds map[weft.Identifier]bool
-	records   []*evRecord
-	recSeen   map[string]bool
-	incSeen   map[int64]bool
-	incOrder  []int64 // incidents of the sampled alerts, in order of sighting
-	incDone   map[int64]bool
-}
-
-// identity is the answer of resolve: the rows of one entity, its
-// identifiers, and the assets that name it.
-type identity struct {
-	rows   []*entityRow
-	ids    []weft.Identifier
-	assets []*weft.Asset
-}
-
-// find returns the root of x's identity, adding x as an identity of its
-// own when it is new.
-func (r *resolver) find(x weft.Identifier) weft.Identifier {
-	p, ok := r.parent[x]
-	if !ok {
-		r.parent[x] = x
-		return x
-	}
-	if p == x {
-		return x
-	}
-	root := r.find(p)
-	r.parent[x] = root
-	return root
-}
-
-// union makes ids one identity.
-func (r *resolver) union(ids []weft.Identifier) {
-	var first weft.Identifier
-	for i, x := range ids {
-		if i == 0 {
-			first = r.find(x)
-			continue
-		}
-		if root := r.find(x); root != first {
-			r.parent[root] = first
-		}
-	}
-}
-
-// strong returns the identifiers of ids that are not weak names.
-func strong(ids []weft.Identifier) []weft.Identifier {
-	var out []weft.Identifier
-	for _, x := range ids {
-		if !weft.WeakIdentifier(x.Kind) {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// resolve finds the identity that id names (FindEntity, steps 1 to 4). It
-// returns ENOTFOUND when there is none and EINVALID when id is ambiguous.
-func (r *resolver) resolve(id string) (*identity, error) {
-	cands := weft.EntityIdentifiers(r.typ, id)
-	keys := make([]string, len(cands))
-	for i, c := range cands {
-		keys[i] = c.String()
-	}
-
-	// 1. Seeds.
-	if err := r.rowsByKey(keys, true); err != nil {
-		return nil, err
-	}
-	// By readable name: id as given, and the values of the strong
-	// identifiers it may be ("device.fqdn:ws-1.contoso.com" names the
-	// device whose evidence names it WS-1.contoso.com).
-	names := []any{id}
-	for _, c := range cands {
-		if !weft.WeakIdentifier(c.Kind) && !slices.Contains(names, any(c.Value)) {
-			names = append(names, c.Value)
-		}
-	}
-	if err := r.rowsWhere(true, `tenant_id = ? AND name COLLATE NOCASE IN (?`+repeatParams(len(names)-1)+`)`, append([]any{r.tenant}, names...)...); err != nil {
-		return nil, err
-	}
-	shortHost := ""
-	if r.typ == weft.EntityDevice && !strings.Contains(id, ".") {
-		for _, c := range cands {
-			if c.Kind == weft.IDDeviceHost {
-				shortHost = c.Value
-			}
-		}
-	}
-	if shortHost != "" {
-		if err := r.fqdnRows(shortHost, true); err != nil {
-			return nil, err
-		}
-	}
-	if err := r.readAssets(id, cands, true); err != nil {
-		return nil, err
-	}
-	if len(r.rows) == 0 && len(r.assets) == 0 {
-		if err := r.scanRecent(cands); err != nil {
-			return nil, err
-		}
-	}
-
-	// 2. Names.
-	for round := 0; round < resolveRounds; round++ {
-		for _, row := range r.sortedRows() {
-			if row.sampled {
-				continue
-			}
-			row.sampled = true
-			if err := r.sampleRow(row); err != nil {
-				return nil, err
-			}
-		}
-		for _, inc := range r.incOrder {
-			if r.incDone[inc] || len(r.incDone) >= resolveIncidents {
-				continue
-			}
-			r.incDone[inc] = true
-			if err := r.sampleIncident(inc); err != nil {
-				return nil, err
-			}
-		}
-		for _, a := range r.assets {
-			r.union(strong(a.Identifiers))
-		}
-		r.apply()
-		var fresh []string
-		for x := range r.parent {
-			if k := x.String(); !r.looked[k] {
-				fresh = append(fresh, k)
-			}
-		}
-		if len(fresh) == 0 || len(r.rows) >= resolveRows {
-			break
-		}
-		slices.Sort(fresh)
-		if err := r.rowsByKey(fresh, false); err != nil {
-			return nil, err
-		}
-	}
-	// Assets that carry a name learnt since the seeds.
-	var all []weft.Identifier
-	for x := range r.parent {
-		all = append(all, x)
-	}
-	if err := r.readAssets("", all, false); err != nil {
-		return nil, err
-	}
-	for _, a := range r.assets {
-		r.union(strong(a.Identifiers))
-	}
-	r.apply()
-
-	// 3. Choice.
-	exact := map[weft.Identifier]bool{}
-	for _, c := range cands {
-		if !weft.WeakIdentifier(c.Kind) {
-			exact[c] = true
-		}
-	}
-	matched := map[weft.Identifier]bool{} // roots of identities with a seed
-	hasExact := map[weft.Identifier]bool{}
-	for _, row := range r.rows {
-		x, ok := weft.ParseIdentifier(row.key)
-		if !ok || weft.WeakIdentifier(x.Kind) {
-			continue
-		}
-		root := r.find(x)
-		if row.seed {
-			matched[root] = true
-		}
-	}
-	for aid, a := range r.assets {
-		if s := strong(a.Identifiers); len(s) > 0 && r.seedAsst[aid] {
-			matched[r.find(s[0])] = true
-		}
-	}
-	for x := range exact {
-		if _, ok := r.parent[x]; ok {
-			hasExact[r.find(x)] = true
-		}
-	}
-	roots := sortedRoots(matched)
-	if len(roots) > 1 {
-		var narrowed []weft.Identifier
-		for _, root := range roots {
-			if hasExact[root] {
-				narrowed = append(narrowed, root)
-			}
-		}
-		if len(narrowed) == 0 {
-			return nil, weft.EntityAmbiguous(r.typ, id, r.rootKeys(roots))
-		}
-		roots = narrowed
-		if len(roots) > 1 {
-			return nil, weft.EntityAmbiguous(r.typ, id, r.rootKeys(roots))
-		}
-	}
-	if len(roots) == 0 {
-		// Only weak rows matched: the name resolves to the one identity it
-		// was seen with, if there is one (rule 2 of correlate's identity
-		// resolution).
-		with := map[weft.Identifier]bool{}
-		for w := range r.weakSeeds {
-			for _, x := range r.weakWith[w] {
-				with[r.find(x)] = true
-			}
-		}
-		roots = sortedRoots(with)
-		if len(roots) > 1 {
-			return nil, weft.EntityAmbiguous(r.typ, id, r.rootKeys(roots))
-		}
-	}
-	if len(roots) == 0 {
-		return r.weakOnly(id, cands)
-	}
-	return r.identityOf(id, roots[0])
-}
-
-// sortedRoots returns the keys of m in a fixed order.
-func sortedRoots(m map[weft.Identifier]bool) []weft.Identifier {
-	out := make([]weft.Identifier, 0, len(m))
-	for x := range m {
-		out = append(out, x)
-	}
-	slices.SortFunc(out, func(a, b weft.Identifier) int { return strings.Compare(a.String(), b.String()) })
-	return out
-}
-
-// rootKeys returns the canonical key of each identity.
-func (r *resolver) rootKeys(roots []weft.Identifier) []string {
-	keys := make([]string, len(roots))
-	for i, root := range roots {
-		keys[i] = canonicalKey(r.members(root))
-	}
-	return keys
-}
-
-// members returns the strong identifiers of the identity of root.
-func (r *resolver) members(root weft.Identifier) []weft.Identifier {
-	var out []weft.Identifier
-	for x := range r.parent {
-		if r.find(x) == root {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// canonicalKey is the most preferred of ids, as a key.
-func canonicalKey(ids []weft.Identifier) string {
-	if len(ids) == 0 {
-		return ""
-	}
-	best := slices.MinFunc(ids, func(a, b weft.Identifier) int {
-		return cmp.Or(cmp.Compare(weft.IdentifierRank(a.Kind), weft.IdentifierRank(b.Kind)), strings.Compare(a.Value, b.Value))
-	})
-	return best.String()
-}
-
-// identityOf collects the identity of root: its strong rows, the weak rows
-// that belong to it (FindEntity, rule 4) and its assets.
-func (r *resolver) identityOf(id string, root weft.Identifier) (*identity, error) {
-	ident := &identity{ids: r.members(root)}
-	inIdent := map[weft.Identifier]bool{}
-	keys := make([]string, 0, len(ident.ids))
-	for _, x := range ident.ids {
-		inIdent[x] = true
-		keys = append(keys, x.String())
-	}
-	// Names only an asset gave since the last round.
-	if err := r.rowsByKey(keys, false); err != nil {
-		return nil, err
-	}
-	// Weak names seen with this identity and with no other found.
-	var weak []string
-	for w, with := range r.weakWith {
-		mine, other := false, false
-		for _, x := range with {
-			if inIdent[x] {
-				mine = true
-			} else {
-				other = true
-			}
-		}
-		if !mine || other {
-			continue
-		}
-		if w.Kind == weft.IDDeviceHost {
-			clash, err := r.otherFQDN(w.Value, inIdent)
-			if err != nil {
-				return nil, err
-			}
-			if clash {
-				continue
-			}
-		}
-		ident.ids = append(ident.ids, w)
-		weak = append(weak, w.String())
-	}
-	if err := r.rowsByKey(weak, false); err != nil {
-		return nil, err
-	}
-	for _, x := range ident.ids {
-		if row := r.byKey[x.String()]; row != nil {
-			ident.rows = append(ident.rows, row)
-		}
-	}
-	for _, a := range r.sortedAssets() {
-		for _, x := range a.Identifiers {
-			if inIdent[x] {
-				ident.assets = append(ident.assets, a)
-				break
-			}
-		}
-	}
-	if len(ident.rows) == 0 {
-		// An asset with no alert yet: there is no entity to show.
-		return nil, weft.EntityNotFound(r.typ, id)
-	}
-	return ident, nil
-}
-
-// weakOnly answers a request that matched no identity with a strong name:
-// the rows keyed by the weak names id may be.
-func (r *resolver) weakOnly(id string, cands []weft.Identifier) (*identity, error) {
-	ident := &identity{}
-	for _, c := range cands {
-		if row := r.byKey[c.String()]; row != nil && weft.WeakIdentifier(c.Kind) {
-			ident.rows = append(ident.rows, row)
-			ident.ids = append(ident.ids, c)
-		}
-	}
-	if len(ident.rows) == 0 {
-		return nil, weft.EntityNotFound(r.typ, id)
-	}
-	return ident, nil
-}
-
-// otherFQDN reports whether a row keyed by, or named, an FQDN that starts
-// with the short host name h belongs to another identity than mine.
-func (r *resolver) otherFQDN(h string, mine map[weft.Identifier]bool) (bool, error) {
-	if err := r.fqdnRows(h, false); err != nil {
-		return false, err
-	}
-	for _, row := range r.rows {
-		x, ok := weft.ParseIdentifier(row.key)
-		if !ok {
-			continue
-		}
-		if !(x.Kind == weft.IDDeviceFQDN && strings.HasPrefix(x.Value, h+".")) && !strings.HasPrefix(weft.NormalizeHost(row.name), h+".") {
-			continue
-		}
-		if weft.WeakIdentifier(x.Kind) || !mine[r.find(x)] {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// fqdnRows reads the rows keyed by, or named, an FQDN that starts with the
-// short host name h.
-func (r *resolver) fqdnRows(h string, seed bool) error {
-	lo, hi := string(weft.IDDeviceFQDN)+":"+h+".", string(weft.IDDeviceFQDN)+":"+h+"/"
-	if err := r.rowsWhere(seed, `tenant_id = ? AND entity_key >= ? AND entity_key < ? LIMIT 64`, r.tenant, lo, hi); err != nil {
-		return err
-	}
-	return r.rowsWhere(seed, `tenant_id = ? AND name COLLATE NOCASE >= ? AND name COLLATE NOCASE < ? LIMIT 64`, r.tenant, h+".", h+"/")
-}
-
-func (r *resolver) sortedRows() []*entityRow {
-	out := make([]*entityRow, 0, len(r.rows))
-	for _, row := range r.rows {
-		out = append(out, row)
-	}
-	slices.SortFunc(out, func(a, b *entityRow) int { return cmp.Compare(a.id, b.id) })
-	return out
-}
-
-func (r *resolver) sortedAssets() []*weft.Asset {
-	out := make([]*weft.Asset, 0, len(r.assets))
-	for _, a := range r.assets {
-		out = append(out, a)
-	}
-	slices.SortFunc(out, func(a, b *weft.Asset) int { return strings.Compare(a.ID, b.ID) })
-	return out
-}
-
-// rowsByKey reads the rows keyed by keys not yet looked up.
-func (r *resolver) rowsByKey(keys []string, seed bool) error {
-	var args []any
-	for _, k := range keys {
-		if !r.looked[k] {
-			r.looked[k] = true
-			args = append(args, k)
-		}
-	}
-	for len(args) > 0 {
-		n := min(len(args), 100)
-		err := r.rowsWhere(seed, `tenant_id = ? AND entity_key IN (?`+repeatParams(n-1)+`)`, append([]any{r.tenant}, args[:n]...)...)
-		if err != nil {
-			return err
-		}
-		args = args[n:]
-	}
-	return nil
-}
-
-// rowsWhere reads the rows of the entities of the class that match where.
-func (r *resolver) rowsWhere(seed bool, where string, args ...any) error {
-	rows, err := r.tx.QueryContext(r.ctx, `SELECT id, entity_type, entity_key, name, first_seen, last_seen
-		FROM entities WHERE `+where, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var e entityRow
-		if err := rows.Scan(&e.id, &e.typ, &e.key, &e.name, &e.first, &e.last); err != nil {
-			return err
-		}
-		if !slices.Contains(r.class, e.typ) {
-			continue
-		}
-		if old := r.rows[e.id]; old != nil {
-			old.seed = old.seed || seed
-			continue
-		}
-		if len(r.rows) >= resolveRows {
-			continue
-		}
-		e.seed = seed
-		r.rows[e.id], r.byKey[e.key] = &e, &e
-		r.looked[e.key] = true
-		if x, ok := weft.ParseIdentifier(e.key); ok && !weft.WeakIdentifier(x.Kind) {
-			r.find(x)
-		} else if ok && seed {
-			r.weakSeeds[x] = true
-		}
-	}
-	return rows.Err()
-}
-
-// scanRecent looks for an evidence record of the class that carries one of
-// the strong identifiers cands among the tenant's newest resolveRecent
-// alerts (alerts_tenant_created, backwards), and takes the row keyed like
-// the first it finds as a seed. It is the last resort of a request that
-// matched nothing: a name that is neither a key nor a readable name (a SID
-// of a user whose records also carry an Entra object id, and so are keyed
-// by it) is in no index.
-func (r *resolver) scanRecent(cands []weft.Identifier) error {
-	want := map[weft.Identifier]bool{}
-	for _, c := range strong(cands) {
-		want[c] = true
-	}
-	if len(want) == 0 {
-		return nil
-	}
-	rows, err := r.tx.QueryContext(r.ctx, `SELECT blob_format, evidence FROM alerts
-		WHERE tenant_id = ? ORDER BY created DESC LIMIT ?`, r.tenant, resolveRecent)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var format int64
-		var js []byte
-		if err := rows.Scan(&format, &js); err != nil {
-			return err
-		}
-		if js, err = unpackBlob(format, js); err != nil {
-			return fmt.Errorf("evidence: %w", err)
-		}
-		var evs []weft.Evidence
-		if err := unmarshalNonEmpty(js, &evs); err != nil {
-			return fmt.Errorf("evidence: %w", err)
-		}
-		for i := range evs {
-			ev := &evs[i]
-			if !slices.Contains(r.class, ev.EntityType) {
-				continue
-			}
-			if ids := ev.Identifiers(); slices.ContainsFunc(ids, func(x weft.Identifier) bool { return want[x] }) {
-				rows.Close()
-				return r.rowsByKey([]string{ids[0].String()}, true)
-			}
-		}
-	}
-	return rows.Err()
-}
-
-// evRecord is the identifiers of one evidence record of the class that
-// a sampled alert carried.
-type evRecord struct {
-	key     string
-	ids     []weft.Identifier
-	applied bool
-}
-
-// sampleRow reads the evidence of the newest resolveSample alerts of row,
-// and notes their incidents.
-func (r *resolver) sampleRow(row *entityRow) error {
-	return r.sampleAlerts(`SELECT a.incident_id, a.blob_format, a.evidence FROM alert_entities AS ae
-		CROSS JOIN alerts AS a ON a.seq = ae.alert_seq
-		WHERE ae.entity_id = ? AND a.tenant_id = ?
-		ORDER BY ae.first_activity DESC, ae.alert_seq DESC LIMIT ?`, row.id, r.tenant, resolveSample)
-}
-
-// sampleIncident reads the evidence of the newest resolveSample alerts of
-// an incident: correlation put alerts that name one identity under
-// different names together, so that a name seen only with another one (a
-// DOMAIN\sam record next to the SID record of the same sign-in) is found
-// from either.
-func (r *resolver) sampleIncident(id int64) error {
-	return r.sampleAlerts(`SELECT incident_id, blob_format, evidence FROM alerts INDEXED BY alerts_tenant_incident
-		WHERE tenant_id = ? AND incident_id = ?
-		ORDER BY first_activity DESC LIMIT ?`, r.tenant, id, resolveSample)
-}
-
-// sampleAlerts collects the evidence records of the class of the alerts a
-// query returns (incident_id, blob_format, evidence), without repeats.
-func (r *resolver) sampleAlerts(query string, args ...any) error {
-	rows, err := r.tx.QueryContext(r.ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var incident sql.NullInt64
-		var format int64
-		var js []byte
-		if err := rows.Scan(&incident, &format, &js); err != nil {
-			return err
-		}
-		if incident.Valid && !r.incSeen[incident.Int64] {
-			r.incSeen[incident.Int64] = true
-			r.incOrder = append(r.incOrder, incident.Int64)
-		}
-		if js, err = unpackBlob(format, js); err != nil {
-			return fmt.Errorf("evidence: %w", err)
-		}
-		var evs []weft.Evidence
-		if err := unmarshalNonEmpty(js, &evs); err != nil {
-			return fmt.Errorf("evidence: %w", err)
-		}
-		for i := range evs {
-			ev := &evs[i]
-			if !slices.Contains(r.class, ev.EntityType) {
-				continue
-			}
-			ids := ev.Identifiers()
-			if len(ids) == 0 {
-				continue
-			}
-			var sig strings.Builder
-			for _, x := range ids {
-				sig.WriteString(x.String())
-				sig.WriteByte(0)
-			}
-			if r.recSeen[sig.String()] {
-				continue
-			}
-			r.recSeen[sig.String()] = true
-			r.records = append(r.records, &evRecord{key: ids[0].String(), ids: slices.Clone(ids)})
-		}
-	}
-	return rows.Err()
-}
-
-// apply applies the records collected so far that name what was found:
-// those keyed like a row found, and those that share a strong identifier
-// with one or a weak name with a row the request matched; the others are of other entities of the class in the same
-// alerts (the victim next to the attacker). Their strong identifiers are
-// united and their weak ones noted with them, until no record is left
-// that the last ones made relevant. A UPN and the mail address with the
-// same value are one identity (rule 5 of correlate's identity resolution).
-func (r *resolver) apply() {
-	for changed := true; changed; {
-		changed = false
-		for _, rec := range r.records {
-			if rec.applied {
-				continue
-			}
-			st := strong(rec.ids)
-			if r.byKey[rec.key] == nil && !slices.ContainsFunc(rec.ids, func(x weft.Identifier) bool { _, ok := r.parent[x]; return ok || r.weakSeeds[x] }) {
-				continue
-			}
-			rec.applied, changed = true, true
-			r.union(st)
-			for _, x := range rec.ids {
-				if weft.WeakIdentifier(x.Kind) {
-					for _, s := range st {
-						if !slices.Contains(r.weakWith[x], s) {
-							r.weakWith[x] = append(r.weakWith[x], s)
-						}
-					}
-				}
-			}
-		}
-		for x := range r.parent {
-			var twin weft.Identifier
-			switch x.Kind {
-			case weft.IDUserUPN:
-				twin = weft.Identifier{Kind: weft.IDUserEmail, Value: x.Value}
-			case weft.IDUserEmail:
-				twin = weft.Identifier{Kind: weft.IDUserUPN, Value: x.Value}
-			default:
-				continue
-			}
-			if _, ok := r.parent[twin]; ok && r.find(x) != r.find(twin) {
-				r.union([]weft.Identifier{x, twin})
-				changed = true
-			}
-		}
-	}
-}
-
-// readAssets reads the tenant's assets of the class's kind whose id or
-// display name is id (when id is set) or that carry one of ids. The query
-// walks the tenant's assets (assets are few next to alerts; the same walk
-// as criticalityLookup).
-func (r *resolver) readAssets(id string, ids []weft.Identifier, seed bool) error {
-	var kind weft.AssetKind
-	switch r.typ {
-	case weft.EntityDevice:
-		kind = weft.AssetDevice
-	case weft.EntityUser, weft.EntityMailbox:
-		kind = weft.AssetUser
-	default:
-		return nil
-	}
-	names := make([]string, 0, len(ids))
-	for _, x := range ids {
-		names = append(names, x.String())
-	}
-	list, err := jsonv2.Marshal(names)
-	if err != nil {
-		return err
-	}
-	rows, err := r.tx.QueryContext(r.ctx, `SELECT asset_id, body, updated FROM assets
-		WHERE tenant_id = ? AND kind = ? AND (asset_id = ? OR display_name = ? COLLATE NOCASE
-			OR EXISTS (SELECT 1 FROM json_each(assets.identifiers) AS j
-				WHERE (j.value ->> 'kind') || ':' || (j.value ->> 'value') IN (SELECT value FROM json_each(?))))
-		ORDER BY asset_id LIMIT 64`,
-		r.tenant, string(kind), nullIfEmpty(id), nullIfEmpty(id), string(list))
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var assetID, body string
-		var updated int64
-		if err := rows.Scan(&assetID, &body, &updated); err != nil {
-			return err
-		}
-		if r.assets[assetID] != nil {
-			continue
-		}
-		a, err := readAsset(r.tenant, body, updated)
-		if err != nil {
-			return err
-		}
-		r.assets[assetID] = a
-		r.seedAsst[assetID] = seed
-		for _, x := range strong(a.Identifiers) {
-			r.find(x)
-		}
-	}
-	return rows.Err()
-}
-
-func nullIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// view reads the entity page of ident.
 func (r *resolver) view(ident *identity, skip, limit int) (*weft.EntityView, error) {
-	v := &weft.EntityView{EntityType: r.typ, Key: canonicalKey(strong(ident.ids)), ContainmentState: weft.ContainmentNone,
+	v := &weft.EntityView{EntityType: r.typ, Key: canonicalKey(r.strongOf(ident.ids)), ContainmentState: weft.ContainmentNone,
 		Aliases: []string{}, Alerts: []weft.EntityAlert{}, Incidents: []weft.EntityIncident{}}
 	if v.Key == "" {
 		v.Key = canonicalKey(ident.ids)
@@ -857,6 +123,7 @@ func (r *resolver) view(ident *identity, skip, limit int) (*weft.EntityView, err
 		}
 	}
 	v.Name = latest.name
+	v.IdentityTruncated = r.truncated
 	first, last := ident.rows[0].first, ident.rows[0].last
 	aliases := map[string]bool{}
 	for _, row := range ident.rows {

@@ -322,7 +322,8 @@ func TestFindEntityAmbiguous(t *testing.T) {
 	if msg := weft.ErrorMessage(err); weft.ErrorCode(err) != weft.EINVALID || !strings.Contains(msg, "device.mdeId:aa") || !strings.Contains(msg, "device.mdeId:bb") {
 		t.Errorf("got %v, want EINVALID naming device.mdeId:aa and device.mdeId:bb", err)
 	}
-	for id, want := range map[string]string{"srv-1.contoso.com": "device.mdeId:aa", "srv-1.fabrikam.com": "device.mdeId:bb", "device.hostname:srv-1": "device.hostname:srv-1"} {
+	for id, want := range map[string]string{"srv-1.contoso.com": "device.mdeId:aa", "srv-1.fabrikam.com": "device.mdeId:bb", "device.hostname:srv-1": "device.hostname:srv-1",
+		"device.hostname:SRV-1": "device.hostname:srv-1"} {
 		v, err := s.FindEntity(ctx, weft.DefaultTenantID, weft.EntityDevice, id, weft.EntityAlertQuery{})
 		if err != nil {
 			t.Errorf("%s: %v", id, err)
@@ -458,4 +459,183 @@ func BenchmarkFindEntity(b *testing.B) {
 			}
 		}
 	})
+}
+
+// storeInBatches stores alerts in batches of 1,000.
+func storeInBatches(t testing.TB, s *sqlite.Store, alerts []*weft.Alert) {
+	t.Helper()
+	for len(alerts) > 0 {
+		n := min(len(alerts), 1000)
+		mustStoreAlerts(t, s, alerts[:n]...)
+		alerts = alerts[n:]
+	}
+}
+
+// TestFindEntityOldAlias checks that a name seen only in an old alert (a
+// SID next to the Entra object id the records are keyed by, followed by
+// 2,500 newer alerts of the tenant, 100 of them of the same user by object
+// id alone) is found and listed as an alias.
+func TestFindEntityOldAlias(t *testing.T) {
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	s := mustOpen(t, filepath.Join(t.TempDir(), "weft.db"), sqlite.Options{Synchronous: "normal"})
+	alerts := []*weft.Alert{entityAlert(t, "", "old", at, usr(weft.UserAccount{AzureAdUserID: "AAD-7", UserSid: "S-1-5-21-7-1107"}))}
+	for i := range 2500 {
+		ev := dev(weft.Evidence{MdeDeviceID: fmt.Sprint("mde-", i%300), DeviceDNSName: fmt.Sprintf("ws-%d.contoso.com", i%300)})
+		if i%25 == 0 {
+			ev = usr(weft.UserAccount{AzureAdUserID: "aad-7"})
+		}
+		alerts = append(alerts, entityAlert(t, "", fmt.Sprint("new-", i), at.Add(time.Duration(i+1)*time.Minute), ev))
+	}
+	storeInBatches(t, s, alerts)
+	for _, id := range []string{"S-1-5-21-7-1107", "user.sid:s-1-5-21-7-1107", "aad-7"} {
+		v, err := s.FindEntity(ctx, weft.DefaultTenantID, weft.EntityUser, id, weft.EntityAlertQuery{Top: 1})
+		if err != nil {
+			t.Errorf("%s: %v", id, err)
+			continue
+		}
+		if want := []string{"user.sid:S-1-5-21-7-1107"}; v.Key != "user.aadId:aad-7" || v.AlertCount != 101 || !slices.Equal(v.Aliases, want) || v.IdentityTruncated {
+			t.Errorf("%s: got %s, %d alerts, aliases %q, truncated %v; want user.aadId:aad-7, 101, %q, false",
+				id, v.Key, v.AlertCount, v.Aliases, v.IdentityTruncated, want)
+		}
+	}
+}
+
+// TestFindEntityAllAliases checks that every name a user was seen under
+// across many alerts, each record carrying a few, is an alias, however
+// old the alert, and that each of them finds the user.
+func TestFindEntityAllAliases(t *testing.T) {
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	s := mustOpen(t, filepath.Join(t.TempDir(), "weft.db"), sqlite.Options{Synchronous: "normal"})
+	var alerts []*weft.Alert
+	var want []string
+	for i := range 40 { // more proxy addresses than the entity cache remembers
+		want = append(want, fmt.Sprintf("user.email:kim.%02d@contoso.com", i))
+	}
+	want = append(want, `user.domainSam:contoso\kim`, "user.sid:S-1-5-21-9-500", "user.upn:kim@contoso.com")
+	slices.Sort(want)
+	for i := range 400 {
+		var ev weft.Evidence
+		switch {
+		case i%10 == 0 && i/10 < 40:
+			ev = usr(weft.UserAccount{AzureAdUserID: "aad-9"})
+			ev.PrimaryAddress = fmt.Sprintf("Kim.%02d@contoso.com", i/10)
+		case i == 5:
+			ev = usr(weft.UserAccount{AzureAdUserID: "aad-9", UserSid: "S-1-5-21-9-500", AccountName: "kim", DomainName: "CONTOSO"})
+		case i == 7:
+			ev = usr(weft.UserAccount{AzureAdUserID: "aad-9", UserPrincipalName: "kim@contoso.com"})
+		default:
+			ev = usr(weft.UserAccount{AzureAdUserID: "aad-9"})
+		}
+		alerts = append(alerts, entityAlert(t, "", fmt.Sprint("k-", i), at.Add(time.Duration(i)*time.Minute), ev))
+	}
+	// Two batches, so that the second meets the first's identifiers in the
+	// entity cache.
+	mustStoreAlerts(t, s, alerts[:200]...)
+	mustStoreAlerts(t, s, alerts[200:]...)
+	for _, id := range []string{"aad-9", "kim.39@contoso.com", `contoso\kim`, "kim@contoso.com", "S-1-5-21-9-500"} {
+		v, err := s.FindEntity(ctx, weft.DefaultTenantID, weft.EntityUser, id, weft.EntityAlertQuery{Top: 1})
+		if err != nil {
+			t.Errorf("%s: %v", id, err)
+			continue
+		}
+		if v.Key != "user.aadId:aad-9" || v.AlertCount != 400 || v.AliasCount != len(want) || !slices.Equal(v.Aliases, want) {
+			t.Errorf("%s: got %s, %d alerts, %d aliases %q; want user.aadId:aad-9, 400, %d %q",
+				id, v.Key, v.AlertCount, v.AliasCount, v.Aliases, len(want), want)
+		}
+	}
+}
+
+// TestFindEntityRefusesConflicts checks that two devices that once shared
+// an FQDN stay apart, as the correlation engine keeps them (rule 3 of its
+// identity resolution): the FQDN goes to the device stored first.
+func TestFindEntityRefusesConflicts(t *testing.T) {
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	s := mustOpen(t, filepath.Join(t.TempDir(), "weft.db"), sqlite.Options{})
+	mustStoreAlerts(t, s,
+		entityAlert(t, "", "1", at, dev(weft.Evidence{MdeDeviceID: "mde-1", DeviceDNSName: "kiosk.contoso.com"})),
+		entityAlert(t, "", "2", at.Add(time.Hour), dev(weft.Evidence{MdeDeviceID: "mde-2", DeviceDNSName: "kiosk.contoso.com"})))
+	for _, c := range []struct {
+		id, key string
+		aliases []string
+	}{
+		{"mde-1", "device.mdeId:mde-1", []string{"device.fqdn:kiosk.contoso.com"}},
+		{"kiosk.contoso.com", "device.mdeId:mde-1", []string{"device.fqdn:kiosk.contoso.com"}},
+		{"mde-2", "device.mdeId:mde-2", []string{}},
+	} {
+		v, err := s.FindEntity(ctx, weft.DefaultTenantID, weft.EntityDevice, c.id, weft.EntityAlertQuery{})
+		if err != nil {
+			t.Errorf("%s: %v", c.id, err)
+			continue
+		}
+		if v.Key != c.key || v.AlertCount != 1 || !slices.Equal(v.Aliases, c.aliases) {
+			t.Errorf("%s: got %s, %d alerts, aliases %q; want %s, 1, %q", c.id, v.Key, v.AlertCount, v.Aliases, c.key, c.aliases)
+		}
+	}
+	// The short name was seen with both: ambiguous.
+	if _, err := s.FindEntity(ctx, weft.DefaultTenantID, weft.EntityDevice, "kiosk", weft.EntityAlertQuery{}); weft.ErrorCode(err) != weft.EINVALID {
+		t.Errorf("kiosk: got %v, want EINVALID", err)
+	}
+}
+
+// TestFindEntityWeakName checks that a bare account name resolves to the
+// one user it was seen with, however its records are keyed, and is
+// ambiguous once seen with two.
+func TestFindEntityWeakName(t *testing.T) {
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	s := mustOpen(t, filepath.Join(t.TempDir(), "weft.db"), sqlite.Options{})
+	mustStoreAlerts(t, s,
+		entityAlert(t, "", "1", at, usr(weft.UserAccount{UserSid: "S-1-5-21-3-1001", AccountName: "lee"})),
+		entityAlert(t, "", "2", at.Add(time.Hour), usr(weft.UserAccount{AccountName: "lee"})),
+		entityAlert(t, "", "3", at, usr(weft.UserAccount{UserSid: "S-1-5-21-3-1002", AccountName: "ann"})),
+		entityAlert(t, "", "4", at.Add(time.Hour), usr(weft.UserAccount{UserSid: "S-1-5-21-4-1002", AccountName: "ann"})))
+	v, err := s.FindEntity(ctx, weft.DefaultTenantID, weft.EntityUser, "LEE", weft.EntityAlertQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"user.sam:lee"}; v.Key != "user.sid:S-1-5-21-3-1001" || v.AlertCount != 2 || !slices.Equal(v.Aliases, want) {
+		t.Errorf("lee: got %s, %d alerts, aliases %q; want user.sid:S-1-5-21-3-1001, 2, %q", v.Key, v.AlertCount, v.Aliases, want)
+	}
+	_, err = s.FindEntity(ctx, weft.DefaultTenantID, weft.EntityUser, "ann", weft.EntityAlertQuery{})
+	if msg := weft.ErrorMessage(err); weft.ErrorCode(err) != weft.EINVALID || !strings.Contains(msg, "user.sid:S-1-5-21-3-1002") || !strings.Contains(msg, "user.sid:S-1-5-21-4-1002") {
+		t.Errorf("ann: got %v, want EINVALID naming both SIDs", err)
+	}
+	v, err = s.FindEntity(ctx, weft.DefaultTenantID, weft.EntityUser, "S-1-5-21-3-1002", weft.EntityAlertQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.AlertCount != 1 || len(v.Aliases) != 0 {
+		t.Errorf("ann's SID: got %d alerts, aliases %q; want 1, none (the name is not only hers)", v.AlertCount, v.Aliases)
+	}
+}
+
+// TestFindEntityTruncated checks that a chain of names longer than the
+// resolution's bounds gives a page that says it stopped.
+func TestFindEntityTruncated(t *testing.T) {
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	s := mustOpen(t, filepath.Join(t.TempDir(), "weft.db"), sqlite.Options{})
+	// Mailbox records keyed by an address, each with the account of the
+	// next: m0–a0, m1–a0, m1–a1, m2–a1, …
+	var alerts []*weft.Alert
+	for i := range 12 {
+		for _, m := range []int{i, i + 1} {
+			ev := weft.Evidence{EntityType: weft.EntityMailbox, PrimaryAddress: fmt.Sprintf("m%d@contoso.com", m),
+				UserAccount: &weft.UserAccount{AccountName: fmt.Sprint("a", i), DomainName: "contoso"}}
+			alerts = append(alerts, entityAlert(t, "", fmt.Sprint("c-", i, "-", m), at, ev))
+		}
+	}
+	mustStoreAlerts(t, s, alerts...)
+	v, err := s.FindEntity(ctx, weft.DefaultTenantID, weft.EntityMailbox, "m0@contoso.com", weft.EntityAlertQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.IdentityTruncated || v.AlertCount >= int64(len(alerts)) {
+		t.Errorf("got truncated %v with %d of %d alerts; want true and fewer", v.IdentityTruncated, v.AlertCount, len(alerts))
+	}
+	v, err = s.FindEntity(ctx, weft.DefaultTenantID, weft.EntityMailbox, "m12@contoso.com", weft.EntityAlertQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.IdentityTruncated {
+		t.Errorf("from the other end: got truncated %v, want true", v.IdentityTruncated)
+	}
 }

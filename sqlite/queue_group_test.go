@@ -108,20 +108,7 @@ func TestDeviceGroupMatchUsesIndexes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := s.read.QueryContext(context.Background(), "EXPLAIN QUERY PLAN SELECT id FROM incidents WHERE "+where, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
+	plan := queryPlan(t, s, "SELECT id FROM incidents WHERE "+where, args)
 	all := strings.Join(plan, "\n")
 	for _, want := range []string{"entities_tenant_key (tenant_id=? AND entity_key=?)", "ae USING PRIMARY KEY (entity_id=?)", "s USING PRIMARY KEY (tenant_id=?)"} {
 		if !strings.Contains(all, want) {

@@ -126,20 +126,7 @@ func TestEntityMatchUsesIndexes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows, err := s.read.QueryContext(context.Background(), "EXPLAIN QUERY PLAN SELECT id FROM incidents WHERE "+where, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := queryPlan(t, s, "SELECT id FROM incidents WHERE "+where, args)
 		all := strings.Join(plan, "\n")
 		for _, want := range []string{"entities_tenant_key (tenant_id=? AND entity_key=?)", "entities_tenant_name (tenant_id=? AND name=?)", "ae USING PRIMARY KEY (entity_id=?)"} {
 			if !strings.Contains(all, want) {
@@ -147,7 +134,9 @@ func TestEntityMatchUsesIndexes(t *testing.T) {
 			}
 		}
 		for _, p := range plan {
-			if strings.HasPrefix(p, "SCAN") && !strings.Contains(p, "incidents") {
+			// An FTS5 table's "SCAN … VIRTUAL TABLE INDEX" is its index
+			// lookup (the $search name match), not a scan.
+			if strings.HasPrefix(p, "SCAN") && !strings.Contains(p, "incidents") && !strings.Contains(p, "VIRTUAL TABLE INDEX") {
 				t.Errorf("plan scans a table: %q", p)
 			}
 		}

@@ -23,6 +23,8 @@ type writeStmts struct {
 	insertActivity, insertActivities       *sql.Stmt
 	insertAlertEntity, insertAlertEntities *sql.Stmt
 	upsertEntity                           *sql.Stmt
+	insertEntityIdentifier                 *sql.Stmt
+	insertEntityIdentifiers                *sql.Stmt
 	extendEntity                           *sql.Stmt
 	findEntity                             *sql.Stmt
 	updateAlert                            *sql.Stmt
@@ -43,7 +45,8 @@ type writeStmts struct {
 func (w *writeStmts) all() []**sql.Stmt {
 	return []**sql.Stmt{&w.lookupAlerts, &w.maxIDs, &w.ensureTenant, &w.insertIncident, &w.insertIncidents,
 		&w.insertAlert, &w.insertAlerts, &w.insertActivity, &w.insertActivities,
-		&w.insertAlertEntity, &w.insertAlertEntities, &w.upsertEntity, &w.extendEntity, &w.findEntity,
+		&w.insertAlertEntity, &w.insertAlertEntities, &w.upsertEntity,
+		&w.insertEntityIdentifier, &w.insertEntityIdentifiers, &w.extendEntity, &w.findEntity,
 		&w.updateAlert, &w.deleteAlertEntity, &w.alertEvidence, &w.incidentAlerts, &w.incidentNaming,
 		&w.updateIncident, &w.alertCorrelation, &w.alertsAfter, &w.incidentAggregates,
 		&w.incidentAlertsFull, &w.describeIncident, &w.countDetector, &w.detectorAlerts}
@@ -90,6 +93,8 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 				first_seen = min(entities.first_seen, excluded.first_seen),
 				last_seen = max(entities.last_seen, excluded.last_seen)
 			RETURNING id, first_seen, last_seen`,
+		// insertEntityIdentifier(s): see entityWriter.identifiers.
+		insertEntityIdentifierSQL, insertRows(insertEntityIdentifierSQL, entityIdentifierRowSQL, chunkEntityIdentifiers),
 		`UPDATE entities SET
 				name = CASE WHEN ?2 > last_seen THEN ?3 ELSE name END,
 				first_seen = min(first_seen, ?1),
@@ -181,6 +186,9 @@ var (
 	alertEntityRowSQL    = `(?, ?, ?, ?, ?)`
 	insertAlertEntitySQL = `INSERT INTO alert_entities (tenant_id, entity_id, first_activity, alert_seq, roles)
 		VALUES ` + alertEntityRowSQL
+	entityIdentifierRowSQL    = `(?, ?, ?)`
+	insertEntityIdentifierSQL = `INSERT OR IGNORE INTO entity_identifiers (tenant_id, identifier, entity_id)
+		VALUES ` + entityIdentifierRowSQL
 )
 
 const (
@@ -188,6 +196,8 @@ const (
 	alertParams       = 8 + alertColumnCount
 	activityParams    = 7
 	alertEntityParams = 5
+
+	entityIdentifierParams = 3
 )
 
 // How many rows the chunk statements insert: about 500 parameters each
@@ -197,6 +207,8 @@ const (
 	chunkAlerts        = 12
 	chunkActivities    = 64
 	chunkAlertEntities = 100
+
+	chunkEntityIdentifiers = 160
 )
 
 // insertRows returns the single-row insert query, which ends with row, for n

@@ -39,6 +39,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -101,14 +102,19 @@ type Options struct {
 	// set through the API (SetTenantPolicy) take precedence; deleting one
 	// returns the tenant to its entry here, or to the default.
 	TenantPolicies map[string][]byte
+
+	// Logger receives the store's progress messages (a one-time index
+	// backfill at Open); nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is weft's store on one SQLite file. It is safe for concurrent use.
 type Store struct {
-	path  string
-	now   func() time.Time
-	write *sql.DB // exactly one connection; every write goes through it
-	read  *sql.DB // query-only connections
+	path   string
+	now    func() time.Time
+	logger *slog.Logger
+	write  *sql.DB // exactly one connection; every write goes through it
+	read   *sql.DB // query-only connections
 
 	stmts writeStmts
 
@@ -200,7 +206,10 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 
-	s := &Store{path: abs, now: opts.Now, writer: make(chan struct{}, 1),
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Store{path: abs, now: opts.Now, logger: opts.Logger, writer: make(chan struct{}, 1),
 		corr: opts.Correlator, describe: opts.Describe, filePolicies: opts.TenantPolicies, ownPolicy: map[string]bool{}, assets: assetIndex{},
 		cache: newAlertCache(defaultAlertCacheAlerts)}
 	if s.now == nil {
@@ -263,7 +272,8 @@ func Open(path string, opts Options) (*Store, error) {
 }
 
 // open migrates the schema, creates the default tenant, prepares the write
-// statements and rebuilds the Correlator.
+// statements, completes the entity identifier index of a store created
+// before it existed, and rebuilds the Correlator.
 func (s *Store) open(ctx context.Context) error {
 	if err := migrate(ctx, s.write, migrations, s.now); err != nil {
 		return err
@@ -275,6 +285,11 @@ func (s *Store) open(ctx context.Context) error {
 		return fmt.Errorf("sqlite: create default tenant: %w", err)
 	}
 	if err := s.stmts.prepare(ctx, s.write); err != nil {
+		return err
+	}
+	// Alerts stored before migration 0010 have their identifiers indexed
+	// before anything reads entity pages (entities_backfill.go).
+	if err := s.backfillEntityIdentifiers(ctx); err != nil {
 		return err
 	}
 	// Open the first reader now, so that a file the readers cannot open

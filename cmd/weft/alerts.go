@@ -21,8 +21,9 @@ moveAlerts), with a comment saying why; --reason gives the Graph correlation
 reasons for their new place (sameAsset, sameUser, …). Correlation does not
 undo the move: it keeps the alerts where an analyst put them.
 
-It talks to the server of --url (WEFT_URL), acts for --tenant and
-records --actor in the activity log of the incidents involved.
+It talks to the server of --url (WEFT_URL) with the API token of --token
+(WEFT_TOKEN) and acts for --tenant; the activity logs of the incidents
+involved record the token's name.
 `
 
 func runAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) error {

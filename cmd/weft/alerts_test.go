@@ -12,9 +12,12 @@ import (
 
 // sentRequest is what a restructuring command sent.
 type sentRequest struct {
-	method, path, tenant, actor, contentType string
-	body                                     map[string]any
+	method, path, tenant, actor, contentType, authorization string
+	body                                                    map[string]any
 }
+
+// recordedToken is the token the CLI sends to a recording server.
+const recordedToken = "weft_recorded-token-for-the-test"
 
 // recordingServer answers every request with status and answer and keeps
 // the last request.
@@ -24,7 +27,7 @@ func recordingServer(t *testing.T, status int, answer string) (*httptest.Server,
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		got = sentRequest{method: r.Method, path: r.URL.Path, tenant: r.Header.Get("Weft-Tenant"),
-			actor: r.Header.Get("Weft-Actor"), contentType: r.Header.Get("Content-Type")}
+			actor: r.Header.Get("Weft-Actor"), contentType: r.Header.Get("Content-Type"), authorization: r.Header.Get("Authorization")}
 		if err := json.Unmarshal(b, &got.body); err != nil {
 			t.Errorf("the body %q is not a JSON object: %v", b, err)
 		}
@@ -83,7 +86,7 @@ func TestRestructureRequests(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts, got := recordingServer(t, http.StatusOK, tc.answer)
-			out, errb, err := runCLI(ts.URL, append(tc.args, "--tenant", "acme")...)
+			out, errb, err := runCLI(testServer{URL: ts.URL, Token: recordedToken, Actor: "tester"}, append(tc.args, "--tenant", "acme")...)
 			if err != nil {
 				t.Fatalf("%v\nstderr: %s", err, errb)
 			}
@@ -94,6 +97,9 @@ func TestRestructureRequests(t *testing.T) {
 			if got.method != http.MethodPost || got.path != tc.path || got.tenant != "acme" || got.actor != "tester" || got.contentType != "application/json" {
 				t.Errorf("got %s %s tenant %q actor %q content type %q; want POST %s, acme, tester, application/json",
 					got.method, got.path, got.tenant, got.actor, got.contentType, tc.path)
+			}
+			if got.authorization != "Bearer "+recordedToken {
+				t.Errorf("got Authorization %q, want the token of --token as Bearer", got.authorization)
 			}
 			if !reflect.DeepEqual(got.body, want) {
 				t.Errorf("got body %v, want %v", got.body, want)
@@ -111,7 +117,7 @@ func TestRestructureRequests(t *testing.T) {
 
 	t.Run("ErrRefused", func(t *testing.T) {
 		ts, _ := recordingServer(t, http.StatusBadRequest, `{"error":{"code":"invalid","message":"incidentIds: 6 incidents; at most 5"}}`)
-		_, _, err := runCLI(ts.URL, "incidents", "merge", "1", "2", "3", "4", "5", "6", "--comment", "x")
+		_, _, err := runCLI(testServer{URL: ts.URL, Token: recordedToken}, "incidents", "merge", "1", "2", "3", "4", "5", "6", "--comment", "x")
 		if err == nil || err.Error() != "incidentIds: 6 incidents; at most 5" {
 			t.Fatalf("got %v, want the server's message", err)
 		}
@@ -137,7 +143,7 @@ func TestRestructureUsageErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// No server listens there: a usage error is found before any request.
-			_, _, err := runCLI("http://127.0.0.1:1", tc.args...)
+			_, _, err := runCLI(testServer{URL: "http://127.0.0.1:1"}, tc.args...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an error containing %q", err, tc.want)
 			}
@@ -149,10 +155,7 @@ func TestRestructureUsageErrors(t *testing.T) {
 // server, once the server has the routes.
 func TestRestructureAgainstServer(t *testing.T) {
 	server, ids := triageServer(t)
-	resp, err := http.Post(server+"/api/v1/alerts/moveAlerts", "application/json", strings.NewReader(`{}`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := apiRequest(t, http.MethodPost, server.URL+"/api/v1/alerts/moveAlerts", server.Token, "application/json", strings.NewReader(`{}`))
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if strings.Contains(string(b), "no API route") {
@@ -213,7 +216,7 @@ func TestRestructureAgainstServer(t *testing.T) {
 		t.Errorf("show of a merged incident: got\n%s\nwant it to say where its alerts went", out)
 	}
 
-	_, _, err = runCLI(server, "incidents", "merge", travel, host, "--comment", "again")
+	_, _, err := runCLI(server, "incidents", "merge", travel, host, "--comment", "again")
 	if err == nil || !strings.Contains(err.Error(), travel) {
 		t.Errorf("merging a redirected incident: got %v, want the server's refusal naming it", err)
 	}

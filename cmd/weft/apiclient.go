@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/user"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -39,38 +39,19 @@ const maxAnswerBytes = 64 << 20
 type clientFlags struct {
 	server, tenant, actor, output string
 	timeout                       time.Duration
+	token                         *tokenFlags
 }
 
 // addClientFlags registers the common flags on fs.
 func addClientFlags(fs *flag.FlagSet) *clientFlags {
-	f := &clientFlags{}
+	f := &clientFlags{token: addTokenFlags(fs)}
 	fs.StringVar(&f.server, "url", envOr("WEFT_URL", envOr("WEFT_SERVER", defaultServer)), "`URL` of the weft server, as for weft ingest (WEFT_URL)")
 	fs.StringVar(&f.server, "server", envOr("WEFT_URL", envOr("WEFT_SERVER", defaultServer)), "`URL` of the weft server: the same as --url (WEFT_SERVER)")
 	fs.StringVar(&f.tenant, "tenant", envOr("WEFT_TENANT", ""), "`tenant` to act for, sent as the Weft-Tenant header (WEFT_TENANT; default: the default tenant)")
-	fs.StringVar(&f.actor, "actor", envOr("WEFT_ACTOR", defaultActor()), "who makes the change, for the activity log, sent as the Weft-Actor header (WEFT_ACTOR)")
+	fs.StringVar(&f.actor, "actor", envOr("WEFT_ACTOR", ""), "sent as the Weft-Actor header when given (WEFT_ACTOR); the server records every change under the token's own name and refuses any other")
 	fs.StringVar(&f.output, "o", "table", "output `format`: table or json")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "time limit of each request to the server (0: none)")
 	return f
-}
-
-// defaultActor names the person at the keyboard as USER@HOST: the user
-// from $USER (else the account the process runs as) and the host name.
-// Until accounts exist (issue 6) the server takes any name, so this only
-// makes the activity log say who typed the command.
-func defaultActor() string {
-	name := os.Getenv("USER")
-	if name == "" {
-		if u, err := user.Current(); err == nil {
-			name = u.Username
-		}
-	}
-	if name == "" {
-		name = "weft-cli"
-	}
-	if host, err := os.Hostname(); err == nil && host != "" {
-		name += "@" + host
-	}
-	return name
 }
 
 // client checks the common flags and returns a client for them.
@@ -93,10 +74,15 @@ func (f *clientFlags) client() (*apiClient, error) {
 	if err != nil {
 		return nil, err
 	}
+	token, err := f.token.secret()
+	if err != nil {
+		return nil, err
+	}
 	return &apiClient{
 		base:   base,
 		tenant: f.tenant,
 		actor:  f.actor,
+		token:  token,
 		json:   f.output == "json",
 		http: &http.Client{
 			Timeout: f.timeout,
@@ -109,14 +95,24 @@ func (f *clientFlags) client() (*apiClient, error) {
 }
 
 // serverURL checks --url and returns it without a trailing slash. A bare
-// host:port, as weft serve --addr takes, means http://host:port.
+// host:port, as weft serve --addr takes, means http://host:port. A URL with
+// credentials in it (user:password@, ?token=) is refused without being
+// repeated: credentials go in a token (--token-file, WEFT_TOKEN), never in
+// a URL that error messages, shell histories and proxies show.
 func serverURL(s string) (string, error) {
 	if !strings.Contains(s, "://") {
 		s = "http://" + s
 	}
 	u, err := url.Parse(s)
+	if err == nil && u.User != nil {
+		return "", errors.New("--url: the URL carries credentials (user@ or user:password@); give the server's URL alone and the token with --token-file or WEFT_TOKEN")
+	}
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("--url: %q is not a server URL such as %s", s, defaultServer)
+		if err == nil && (u.RawQuery != "" || u.Fragment != "") {
+			u.RawQuery, u.Fragment = "", ""
+			return "", fmt.Errorf("--url: %q has a query or fragment; give the server's URL alone, such as %s", u.String()+"?…", defaultServer)
+		}
+		return "", fmt.Errorf("--url: %q is not a server URL such as %s", redactTokens(s), defaultServer)
 	}
 	return strings.TrimSuffix(u.String(), "/"), nil
 }
@@ -127,7 +123,8 @@ type apiClient struct {
 	base   string // the server URL, no trailing slash
 	tenant string // "" is the default tenant
 	actor  string
-	json   bool // -o json
+	token  string // the API token sent as Authorization: Bearer; "" sends none
+	json   bool   // -o json
 	http   *http.Client
 }
 
@@ -141,11 +138,18 @@ type apiError struct {
 }
 
 // Error is the server's message; for a stale version it says what the
-// incident is at now and who changed it.
+// incident is at now and who changed it, and for refused credentials (401)
+// or a role too weak (403) what to do.
 func (e *apiError) Error() string {
 	msg := e.Message
 	if msg == "" {
 		msg = "the server answered " + strconv.Itoa(e.Status) + " " + http.StatusText(e.Status)
+	}
+	switch e.Status {
+	case http.StatusUnauthorized:
+		msg += "; " + tokenHint
+	case http.StatusForbidden:
+		msg += "; " + roleHint
 	}
 	if e.Status == http.StatusPreconditionFailed && e.Current != nil {
 		if e.Message == "" {
@@ -208,6 +212,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, query url.Value
 	if c.actor != "" {
 		req.Header.Set(wefthttp.ActorHeader, c.actor)
 	}
+	setToken(req, c.token)
 	if ifMatch > 0 {
 		req.Header.Set("If-Match", `"`+strconv.FormatInt(ifMatch, 10)+`"`)
 	}
@@ -217,7 +222,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, query url.Value
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("cannot reach the weft server at %s (--url, WEFT_URL): %w", c.base, err)
+		return nil, fmt.Errorf("cannot reach the weft server at %s (--url, WEFT_URL): %s", c.base, redactSecret(err.Error(), c.token))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
@@ -228,14 +233,15 @@ func (c *apiClient) do(ctx context.Context, method, path string, query url.Value
 		return nil, fmt.Errorf("the answer to %s %s is larger than %d bytes", method, path, maxAnswerBytes)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, answerError(resp.StatusCode, raw)
+		return nil, answerError(resp.StatusCode, raw, c.token)
 	}
 	return &apiAnswer{Body: raw, ETag: resp.Header.Get("ETag")}, nil
 }
 
 // answerError reads the error body {"error":{"code","message"}} (with
-// "incident" after a stale If-Match) of a refused request.
-func answerError(status int, raw []byte) error {
+// "incident" after a stale If-Match) of a refused request. The token sent
+// is cut out of the message, should a server ever repeat it.
+func answerError(status int, raw []byte, token string) *apiError {
 	var b struct {
 		Error struct {
 			Code    string `json:"code"`
@@ -245,7 +251,7 @@ func answerError(status int, raw []byte) error {
 	}
 	e := &apiError{Status: status}
 	if json.Unmarshal(raw, &b) == nil {
-		e.Code, e.Message, e.Current = b.Error.Code, cleanLine(b.Error.Message), b.Incident
+		e.Code, e.Message, e.Current = b.Error.Code, redactSecret(cleanLine(b.Error.Message), token), b.Incident
 	}
 	return e
 }
@@ -453,4 +459,126 @@ func priorityText(p *int) string {
 		return "-"
 	}
 	return strconv.Itoa(*p)
+}
+
+// Credentials. Every command that talks to a server sends an API token as
+// Authorization: Bearer. The token is a secret: it is read from a flag, a
+// file or the environment, sent only in that header, and never printed,
+// logged or put in an error message (redactSecret cuts it out of anything
+// that could repeat it).
+
+// tokenFlags are --token and --token-file.
+type tokenFlags struct {
+	token, file string
+}
+
+// addTokenFlags registers --token and --token-file on fs. Their defaults
+// are empty on purpose: a default taken from $WEFT_TOKEN would be printed
+// by --help. The environment is read by secret.
+func addTokenFlags(fs *flag.FlagSet) *tokenFlags {
+	f := &tokenFlags{}
+	fs.StringVar(&f.token, "token", "", "API `token` sent as Authorization: Bearer (default $WEFT_TOKEN; other users of this machine can see a command line: prefer WEFT_TOKEN or --token-file)")
+	fs.StringVar(&f.file, "token-file", "", "read the API token from `file` (default $WEFT_TOKEN_FILE)")
+	return f
+}
+
+// maxTokenBytes bounds a token read from a flag, a file or the environment.
+const maxTokenBytes = 512
+
+// secret returns the token to send: --token, else --token-file, else
+// $WEFT_TOKEN, else the file $WEFT_TOKEN_FILE names; "" when none is
+// given (the server then answers 401, and the error says what to do). A
+// token with a space or a control character in it is refused, by where it
+// came from and never by its value.
+func (f *tokenFlags) secret() (string, error) {
+	if f.token != "" && f.file != "" {
+		return "", errors.New("--token and --token-file: give one of them")
+	}
+	tok, from := f.token, "--token"
+	switch {
+	case f.token != "":
+	case f.file != "":
+		t, err := readTokenFile(f.file, "--token-file")
+		if err != nil {
+			return "", err
+		}
+		tok = t
+	case os.Getenv("WEFT_TOKEN") != "":
+		tok, from = os.Getenv("WEFT_TOKEN"), "WEFT_TOKEN"
+	case os.Getenv("WEFT_TOKEN_FILE") != "":
+		t, err := readTokenFile(os.Getenv("WEFT_TOKEN_FILE"), "WEFT_TOKEN_FILE")
+		if err != nil {
+			return "", err
+		}
+		tok = t
+	default:
+		return "", nil
+	}
+	if len(tok) > maxTokenBytes {
+		return "", fmt.Errorf("%s: the token is longer than %d bytes; is it the right value?", from, maxTokenBytes)
+	}
+	for i := 0; i < len(tok); i++ {
+		if tok[i] <= ' ' || tok[i] >= 0x7f {
+			return "", fmt.Errorf("%s: the token holds a space, a control or a non-ASCII character; API tokens look like weft_…", from)
+		}
+	}
+	return tok, nil
+}
+
+// readTokenFile reads a token file: its one line, without the surrounding
+// white space (an editor's final newline).
+func readTokenFile(path, from string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", from, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxTokenBytes+64))
+	if err != nil {
+		return "", fmt.Errorf("%s: reading %s: %w", from, path, err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("%s: %s is empty", from, path)
+	}
+	if len(tok) > maxTokenBytes {
+		return "", fmt.Errorf("%s: %s holds more than a token (%d bytes at most)", from, path, maxTokenBytes)
+	}
+	return tok, nil
+}
+
+// setToken sends token as Authorization: Bearer; "" sends nothing.
+func setToken(req *http.Request, token string) {
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+}
+
+// What to do when the server refuses the credentials (401) or the role
+// (403): said after the server's own message.
+const (
+	tokenHint = "set WEFT_TOKEN (or --token-file FILE, or --token) to a valid API token; " +
+		"an admin creates one with: weft admin create-token --data DIR --name NAME --role ROLE " +
+		"(on a new server, use the token weft serve printed at its first start)"
+	roleHint = "the token's role does not allow this; ask an admin for a token with the role needed " +
+		"(weft admin create-token --data DIR --name NAME --role ROLE)"
+)
+
+// redactSecret replaces every occurrence of secret in s, and anything
+// that looks like an API token, so that an error or a message a server
+// repeats never shows it.
+func redactSecret(s, secret string) string {
+	if secret != "" {
+		s = strings.ReplaceAll(s, secret, "[token]")
+	}
+	return redactTokens(s)
+}
+
+// tokenPattern matches what an API token looks like: weft_ and a long run
+// of URL-safe characters.
+var tokenPattern = regexp.MustCompile(`weft_[A-Za-z0-9_\-]{16,}`)
+
+// redactTokens replaces everything in s that looks like an API token.
+func redactTokens(s string) string {
+	return tokenPattern.ReplaceAllString(s, "weft_[redacted]")
 }

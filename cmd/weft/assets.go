@@ -33,6 +33,9 @@ replaces it.
 At the end a summary says how many assets were created, updated, unchanged
 or rejected; every rejected record is listed with its line, field and reason.
 The exit status is 1 if any record was rejected.
+
+With --url, the API token of --token, --token-file, WEFT_TOKEN or
+WEFT_TOKEN_FILE is sent; changing the inventory needs the admin role.
 `
 
 // assetsSummary adds up the answers to all batches of one file.
@@ -50,10 +53,11 @@ func runAssets(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errors.New(`assets needs a subcommand: "import"`)
 	}
 	fs := newFlagSet("assets import", "(--url URL | --data DIR) [flags] FILE|-", assetsHelp, stderr)
-	serverURL := fs.String("url", envOr("WEFT_URL", ""), "`URL` of a weft server, e.g. http://127.0.0.1:8080 (WEFT_URL)")
+	urlFlag := fs.String("url", envOr("WEFT_URL", ""), "`URL` of a weft server, e.g. http://127.0.0.1:8080 (WEFT_URL)")
 	data := fs.String("data", "", "store directly into this data `directory` instead of sending to a server")
 	batch := fs.Int("batch", 1000, "assets per request or transaction")
 	tenant := fs.String("tenant", "", "`tenant` the assets belong to (default: the default tenant)")
+	tf := addTokenFlags(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -61,7 +65,7 @@ func runAssets(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.Usage()
 		return errors.New("assets import needs exactly one FILE (or - for standard input)")
 	}
-	if (*serverURL == "") == (*data == "") {
+	if (*urlFlag == "") == (*data == "") {
 		return errors.New("give either --url (send to a server) or --data (store into a data directory)")
 	}
 	if *batch < 1 || *batch > wefthttp.MaxAssetsPerRequest {
@@ -70,6 +74,16 @@ func runAssets(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *tenant != "" {
 		if err := weft.ValidateTenantID(*tenant); err != nil {
 			return fmt.Errorf("--tenant: %s", weft.ErrorMessage(err))
+		}
+	}
+	var base, token string
+	if *urlFlag != "" {
+		var err error
+		if base, err = serverURL(*urlFlag); err != nil {
+			return err
+		}
+		if token, err = tf.secret(); err != nil {
+			return err
 		}
 	}
 	in, name, err := openInput(fs.Arg(0))
@@ -92,7 +106,7 @@ func runAssets(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		err = storeAssets(ctx, *data, *tenant, records, *batch, &sum, stderr)
 	} else {
 		for i := 0; i < len(records) && err == nil; i += *batch {
-			err = postAssets(ctx, *serverURL, *tenant, records[i:min(i+*batch, len(records))], &sum, stderr)
+			err = postAssets(ctx, base, *tenant, token, records[i:min(i+*batch, len(records))], &sum, stderr)
 		}
 	}
 	fmt.Fprintf(stdout, "%s: %d assets: %d created, %d updated, %d unchanged, %d rejected (%s)\n",
@@ -173,9 +187,9 @@ type assetsAnswer struct {
 	} `json:"results"`
 }
 
-// postAssets sends records as one NDJSON request, one record per line, and
-// reports rejected ones at their lines in the file.
-func postAssets(ctx context.Context, base, tenant string, records []assetRecord, sum *assetsSummary, stderr io.Writer) error {
+// postAssets sends records as one NDJSON request with token, one record
+// per line, and reports rejected ones at their lines in the file.
+func postAssets(ctx context.Context, base, tenant, token string, records []assetRecord, sum *assetsSummary, stderr io.Writer) error {
 	u, err := url.JoinPath(base, "/api/v1/assets")
 	if err != nil {
 		return fmt.Errorf("--url: %w", err)
@@ -189,7 +203,7 @@ func postAssets(ctx context.Context, base, tenant string, records []assetRecord,
 		body.Write(v)
 		body.WriteByte('\n')
 	}
-	raw, err := sendBatch(ctx, http.MethodPut, u, "application/x-ndjson", tenant, &body, records[0].line)
+	raw, err := sendBatch(ctx, http.MethodPut, u, "application/x-ndjson", tenant, token, body.Bytes(), records[0].line)
 	if err != nil {
 		return err
 	}

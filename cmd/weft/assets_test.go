@@ -58,36 +58,27 @@ func TestAssetsImport(t *testing.T) {
 	})
 
 	t.Run("URL", func(t *testing.T) {
-		rs, err := startServer(serverConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Synchronous: "normal"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		rs, token := startTestServer(t, serverConfig{})
 		defer rs.Shutdown(context.Background())
 		var out, errb bytes.Buffer
-		check(t, run(context.Background(), []string{"assets", "import", "--url", rs.URL, "--batch", "2", file}, &out, &errb), out.String(), errb.String())
+		check(t, run(context.Background(), []string{"assets", "import", "--url", rs.URL, "--token", token, "--batch", "2", file}, &out, &errb), out.String(), errb.String())
 
 		// An alert on the domain controller, named by its MDE id only.
 		at := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
 		alert := `{"source":"edr","providerAlertId":"a1","title":"Credential dumping","severity":"high","category":"CredentialAccess",` +
 			`"firstActivityDateTime":"` + at + `","evidence":[{"entityType":"device","mdeDeviceId":"4F7A9C"}]}`
-		resp, err := http.Post(rs.URL+"/api/v1/alerts", "application/json", strings.NewReader(alert))
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := apiRequest(t, http.MethodPost, rs.URL+"/api/v1/alerts", token, "application/json", strings.NewReader(alert))
 		var ing struct {
 			Results []struct {
 				IncidentID string `json:"incidentId"`
 			} `json:"results"`
 		}
-		err = json.NewDecoder(resp.Body).Decode(&ing)
+		err := json.NewDecoder(resp.Body).Decode(&ing)
 		resp.Body.Close()
 		if err != nil || len(ing.Results) != 1 {
 			t.Fatalf("ingest: %v %+v", err, ing)
 		}
-		resp, err = http.Get(rs.URL + "/api/v1/incidents/" + ing.Results[0].IncidentID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp = apiRequest(t, http.MethodGet, rs.URL+"/api/v1/incidents/"+ing.Results[0].IncidentID, token, "", nil)
 		defer resp.Body.Close()
 		var inc struct {
 			PriorityFactors []struct {

@@ -86,11 +86,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer os.RemoveAll(dir)
-	rs, err := startServer(serverConfig{Addr: "127.0.0.1:0", DataDir: dir, Synchronous: *syncMode})
+	rs, err := startServer(serverConfig{Addr: "127.0.0.1:0", DataDir: dir, Synchronous: *syncMode, RateLimit: unlimited, RateBurst: unlimited})
 	if err != nil {
 		return err
 	}
 	defer func() { _ = rs.Shutdown(context.Background()) }()
+	token, err := rs.adminToken(ctx, "bench")
+	if err != nil {
+		return err
+	}
 
 	start := time.Now()
 	var (
@@ -106,7 +110,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			defer wg.Done()
 			var mine ingestSummary
 			for b := range next {
-				if err := postChunk(ctx, rs.URL, "", ingest.FormatGraph, b, true, 1, &mine, io.Discard); err != nil {
+				if err := postChunk(ctx, rs.URL, "", token, ingest.FormatGraph, b, true, 1, &mine, io.Discard); err != nil {
 					mu.Lock()
 					if first == nil {
 						first = err

@@ -126,14 +126,18 @@ func benchLatency(ctx context.Context, cfg latencyConfig, stdout io.Writer) (lat
 		return rep, err
 	}
 	defer os.RemoveAll(dir)
-	rs, err := startServer(serverConfig{Addr: "127.0.0.1:0", DataDir: dir, Synchronous: cfg.Sync})
+	rs, err := startServer(serverConfig{Addr: "127.0.0.1:0", DataDir: dir, Synchronous: cfg.Sync, RateLimit: unlimited, RateBurst: unlimited})
 	if err != nil {
 		return rep, err
 	}
 	defer func() { _ = rs.Shutdown(context.Background()) }()
-	client := &http.Client{Transport: &http.Transport{
+	token, err := rs.adminToken(ctx, "bench-latency")
+	if err != nil {
+		return rep, err
+	}
+	client := &http.Client{Transport: &bearerTransport{token: token, next: &http.Transport{
 		MaxIdleConns: 2 * cfg.Senders, MaxIdleConnsPerHost: 2 * cfg.Senders, IdleConnTimeout: time.Minute,
-	}}
+	}}}
 	defer client.CloseIdleConnections()
 	runtime.GC()
 
@@ -247,6 +251,22 @@ func benchLatency(ctx context.Context, cfg latencyConfig, stdout io.Writer) (lat
 	}
 	return rep, nil
 }
+
+// bearerTransport sends every request with an API token.
+type bearerTransport struct {
+	token string
+	next  *http.Transport
+}
+
+func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context()) // a RoundTripper must not change the request it is given
+	setToken(req, t.token)
+	return t.next.RoundTrip(req)
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the
+// transport.
+func (t *bearerTransport) CloseIdleConnections() { t.next.CloseIdleConnections() }
 
 // splitLines cuts data into slices of n lines each (the last may be
 // shorter), without copying.

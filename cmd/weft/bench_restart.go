@@ -353,11 +353,11 @@ func restartChild(ctx context.Context, bin, dir string) (time.Duration, int64, e
 	d, err := pollReady(ctx, base, start, exited)
 	if err != nil {
 		_ = stop()
-		return 0, 0, fmt.Errorf("%w (stderr: %s)", err, strings.TrimSpace(stderr.String()))
+		return 0, 0, fmt.Errorf("%w (stderr: %s)", err, redactTokens(strings.TrimSpace(stderr.String())))
 	}
 	rss := procPeakRSS(strconv.Itoa(cmd.Process.Pid))
 	if err := stop(); err != nil {
-		return 0, 0, fmt.Errorf("stopping weft serve: %w (stderr: %s)", err, strings.TrimSpace(stderr.String()))
+		return 0, 0, fmt.Errorf("stopping weft serve: %w (stderr: %s)", err, redactTokens(strings.TrimSpace(stderr.String())))
 	}
 	return d, rss, nil
 }

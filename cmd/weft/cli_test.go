@@ -3,28 +3,126 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/weftxdr/weft"
+	"github.com/weftxdr/weft/correlate"
 	"github.com/weftxdr/weft/sqlite"
 )
 
+// Every API request needs credentials. A test that starts a server gets an
+// admin token with it, made through the server's store, and passes it to the
+// commands under test (--token) and to its own requests (apiRequest).
+
+// startTestServer starts a server on cfg — a temporary data directory, a
+// free port and synchronous=normal unless cfg says otherwise — and returns
+// it with an admin API token. The caller shuts the server down.
+func startTestServer(t *testing.T, cfg serverConfig) (*runningServer, string) {
+	t.Helper()
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	if cfg.Synchronous == "" {
+		cfg.Synchronous = "normal"
+	}
+	rs, err := startServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := rs.adminToken(context.Background(), "test")
+	if err != nil {
+		rs.Shutdown(context.Background())
+		t.Fatal(err)
+	}
+	return rs, token
+}
+
+// storeToken creates an admin API token in the data directory dir (made
+// if missing) before any server runs on it, and returns it.
+func storeToken(t *testing.T, dir string) string {
+	t.Helper()
+	store, err := openStore(dir, "normal", correlate.Policies{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	_, token, err := store.CreateToken(context.Background(), &weft.Token{
+		Name: "test", Grants: []weft.Grant{{TenantID: weft.AllTenants, Role: weft.RoleAdmin}}, CreatedBy: "test",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+// apiRequest sends a request with token (none when "") and returns the
+// answer; body may be nil. The caller closes the answer's body.
+func apiRequest(t *testing.T, method, url, token, contentType string, body io.Reader) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	setToken(req, token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// TestDemo runs the demo on a kept data directory: it feeds its server with
+// credentials, and the password and token it prints are those of an admin.
 func TestDemo(t *testing.T) {
+	dir := t.TempDir()
 	var out, errb bytes.Buffer
-	err := run(context.Background(), []string{"demo", "--exit", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, &out, &errb)
+	err := run(context.Background(), []string{"demo", "--exit", "--addr", "127.0.0.1:0", "--data", dir}, &out, &errb)
 	if err != nil {
 		t.Fatalf("demo: %v\nstderr: %s", err, errb.String())
 	}
 	s := out.String()
-	for _, want := range []string{"weft demo: feeding", "(0 rejected)", "Top of the queue", "/api/v1/incidents"} {
+	for _, want := range []string{"weft demo: feeding", "(0 rejected)", "Top of the queue", "/api/v1/incidents", "export WEFT_URL="} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)
 		}
+	}
+	m := regexp.MustCompile(`user +demo, one-time password (\S+) `).FindStringSubmatch(s)
+	tok := regexp.MustCompile(`API token +(weft_\S+)`).FindStringSubmatch(s)
+	if m == nil || tok == nil {
+		t.Fatalf("demo output lacks the user's password or the token:\n%s", s)
+	}
+	if n := strings.Count(s, tok[1]); n != 2 { // the token line and the export line
+		t.Errorf("the token is printed %d times, want twice (the token, and the line to export it)", n)
+	}
+	if strings.Contains(errb.String(), tok[1]) || strings.Contains(errb.String(), m[1]) {
+		t.Errorf("a credential reached standard error (the log):\n%s", errb.String())
+	}
+	store, err := sqlite.Open(filepath.Join(dir, dbFile), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	u, err := store.Authenticate(context.Background(), "demo", m[1])
+	if err != nil || !u.MustChangePassword {
+		t.Errorf("signing in as demo with the printed password: %+v, %v; want a user who must change it", u, err)
+	}
+	p, err := store.TokenPrincipal(context.Background(), tok[1])
+	if err != nil || weft.Authorize(p, weft.DefaultTenantID, weft.RoleAdmin) != nil {
+		t.Errorf("the printed token: %+v, %v; want an admin", p, err)
 	}
 }
 
@@ -81,13 +179,10 @@ func TestIngestCommand(t *testing.T) {
 	})
 
 	t.Run("URLInBatches", func(t *testing.T) {
-		rs, err := startServer(serverConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Synchronous: "normal"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		rs, token := startTestServer(t, serverConfig{})
 		defer rs.Shutdown(context.Background())
 		var out, errb bytes.Buffer
-		err = run(context.Background(), []string{"ingest", "--url", rs.URL, "--batch", "2", file}, &out, &errb)
+		err := run(context.Background(), []string{"ingest", "--url", rs.URL, "--token", token, "--batch", "2", file}, &out, &errb)
 		if err == nil || !strings.Contains(out.String(), "6 records: 5 stored") {
 			t.Fatalf("err %v, stdout %q: want 5 stored and an error for the rejected one", err, out.String())
 		}
@@ -106,13 +201,14 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 	}
 	bin := buildWeft(t)
 	dir := t.TempDir()
+	token := storeToken(t, dir)
 	url, cmd := startWeft(t, bin, dir)
 	acked := map[string]bool{}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for b := 0; ; b++ {
-			ans, err := postNDJSON(context.Background(), url, crashBatch(b*500, 500))
+			ans, err := postNDJSON(context.Background(), url, token, crashBatch(b*500, 500))
 			if err != nil {
 				return
 			}
@@ -134,7 +230,7 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 	}
 	url, _ = startWeft(t, bin, dir)
 	seen := map[string]bool{}
-	for _, id := range listAlertIDs(t, url) {
+	for _, id := range listAlertIDs(t, url, token) {
 		seen[id] = true
 	}
 	for id := range acked {
@@ -212,4 +308,141 @@ func TestReplayCommand(t *testing.T) {
 	if err := run(context.Background(), []string{"replay", "--policy", bad, alerts}, &out, &errb); err == nil || !strings.Contains(err.Error(), "hubThreshhold") {
 		t.Fatalf("a misspelt setting: got %v, want an error naming it", err)
 	}
+}
+
+func TestTokenFlags(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good, empty := file("good", "weft_fromfile\n"), file("empty", " \n")
+	for _, tc := range []struct {
+		name                string
+		token, tokenFile    string
+		envToken, envFile   string
+		want, wantErr, leak string
+	}{
+		{name: "None"},
+		{name: "Flag", token: "weft_flag", envToken: "weft_env", want: "weft_flag"},
+		{name: "File", tokenFile: good, envToken: "weft_env", want: "weft_fromfile"},
+		{name: "Env", envToken: "weft_env", envFile: good, want: "weft_env"},
+		{name: "EnvFile", envFile: good, want: "weft_fromfile"},
+		{name: "ErrBoth", token: "weft_flag", tokenFile: good, wantErr: "--token and --token-file: give one of them"},
+		{name: "ErrEmptyFile", tokenFile: empty, wantErr: "is empty"},
+		{name: "ErrNoFile", envFile: filepath.Join(dir, "none"), wantErr: "WEFT_TOKEN_FILE: open"},
+		{name: "ErrSpace", token: "weft_a secret", wantErr: "--token: the token holds a space", leak: "secret"},
+		{name: "ErrNewline", envToken: "weft_a\r\nX-Injected: 1", wantErr: "WEFT_TOKEN: the token holds", leak: "Injected"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("WEFT_TOKEN", tc.envToken)
+			t.Setenv("WEFT_TOKEN_FILE", tc.envFile)
+			got, err := (&tokenFlags{token: tc.token, file: tc.tokenFile}).secret()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || tc.leak != "" && strings.Contains(err.Error(), tc.leak) {
+					t.Fatalf("got %q, %v; want an error containing %q that does not repeat the token", got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestCommandsWithoutValidToken runs every command that talks to a server
+// without a token and with one the server does not know: each fails with
+// the server's refusal and what to do, and never shows the token.
+func TestCommandsWithoutValidToken(t *testing.T) {
+	t.Setenv("WEFT_TOKEN", "")
+	t.Setenv("WEFT_TOKEN_FILE", "")
+	rs, token := startTestServer(t, serverConfig{})
+	defer rs.Shutdown(context.Background())
+	dir := t.TempDir()
+	alerts := filepath.Join(dir, "alerts.ndjson")
+	assets := filepath.Join(dir, "assets.json")
+	if err := os.WriteFile(alerts, crashBatch(0, 2), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(assets, []byte(assetFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bogus := "weft_" + strings.Repeat("x7", 20) // well-formed, unknown to the server
+	commands := map[string][]string{
+		"IncidentsList": {"incidents", "list", "--url", rs.URL},
+		"IncidentsShow": {"incidents", "show", "1", "--url", rs.URL},
+		"AlertsMove":    {"alerts", "move", "wa1", "--new", "--comment", "c", "--url", rs.URL},
+		"Ingest":        {"ingest", "--url", rs.URL, alerts},
+		"IngestFollow":  {"ingest", "--follow", "--poll", "5ms", "--state", filepath.Join(dir, "state"), "--url", rs.URL, alerts},
+		"AssetsImport":  {"assets", "import", "--url", rs.URL, assets},
+	}
+	for name, args := range commands {
+		for _, cred := range []struct{ name, token string }{{"NoToken", ""}, {"UnknownToken", bogus}} {
+			t.Run(name+"/"+cred.name, func(t *testing.T) {
+				if cred.token != "" {
+					t.Setenv("WEFT_TOKEN", cred.token)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				var out, errb bytes.Buffer
+				err := run(ctx, args, &out, &errb)
+				if ctx.Err() != nil {
+					t.Fatalf("still running after 20 s: a refused token must stop the command, not be retried\nstderr: %s", errb.String())
+				}
+				if err == nil || !strings.Contains(err.Error(), "set WEFT_TOKEN") || !strings.Contains(err.Error(), "weft admin create-token") {
+					t.Fatalf("got %v, want the server's refusal and what to do", err)
+				}
+				for where, s := range map[string]string{"the error": err.Error(), "stdout": out.String(), "stderr": errb.String()} {
+					if strings.Contains(s, bogus) || strings.Contains(s, token) {
+						t.Errorf("%s shows a token: %s", where, s)
+					}
+				}
+			})
+		}
+	}
+
+	t.Run("ErrRoleTooWeak", func(t *testing.T) {
+		_, viewer, err := rs.store.CreateToken(context.Background(), &weft.Token{
+			Name: "reader", Grants: []weft.Grant{{TenantID: weft.AllTenants, Role: weft.RoleViewer}}, CreatedBy: "test",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{commands["Ingest"], commands["AssetsImport"]} {
+			var out, errb bytes.Buffer
+			n := len(args) - 1 // the flags go before the FILE
+			err := run(context.Background(), append(append(args[:n:n], "--token", viewer), args[n]), &out, &errb)
+			if err == nil || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), "ask an admin for a token with the role needed") || strings.Contains(err.Error(), viewer) {
+				t.Errorf("%s with a viewer's token: got %v, want the 403 and what to do", args[0], err)
+			}
+		}
+	})
+
+	t.Run("TokenFromEnvironmentAndFile", func(t *testing.T) {
+		t.Setenv("WEFT_TOKEN", token)
+		if _, errb, err := runCLI(testServer{URL: rs.URL}, "incidents", "list"); err != nil {
+			t.Fatalf("WEFT_TOKEN: %v\n%s", err, errb)
+		}
+		t.Setenv("WEFT_TOKEN", "")
+		file := filepath.Join(dir, "token")
+		if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var out, errb bytes.Buffer
+		if err := run(context.Background(), []string{"ingest", "--url", rs.URL, "--token-file", file, alerts}, &out, &errb); err != nil {
+			t.Fatalf("--token-file: %v\n%s", err, errb.String())
+		}
+	})
+
+	t.Run("ErrCredentialsInURL", func(t *testing.T) {
+		u := strings.Replace(rs.URL, "://", "://admin:"+bogus+"@", 1)
+		_, _, err := runCLI(testServer{URL: u}, "incidents", "list")
+		if err == nil || !strings.Contains(err.Error(), "carries credentials") || strings.Contains(err.Error(), bogus) {
+			t.Fatalf("got %v, want the URL refused without repeating it", err)
+		}
+	})
 }

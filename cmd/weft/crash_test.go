@@ -37,7 +37,8 @@ func buildWeft(t *testing.T) string {
 // startWeft runs "weft serve" on a free port and returns its URL and process.
 func startWeft(t *testing.T, bin, dataDir string) (string, *exec.Cmd) {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", dataDir, "--log-level", "warn")
+	// The clients send as fast as the server answers: no rate limit.
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", dataDir, "--log-level", "warn", "--rate-limit", "1e9", "--rate-burst", "1000000000")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -82,12 +83,13 @@ type crashAnswer struct {
 	} `json:"results"`
 }
 
-func postNDJSON(ctx context.Context, url string, body []byte) (*crashAnswer, error) {
+func postNDJSON(ctx context.Context, url, token string, body []byte) (*crashAnswer, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/api/v1/alerts", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
+	setToken(req, token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
@@ -105,15 +107,12 @@ func postNDJSON(ctx context.Context, url string, body []byte) (*crashAnswer, err
 }
 
 // listAlertIDs pages through every alert of the default tenant.
-func listAlertIDs(t *testing.T, url string) []string {
+func listAlertIDs(t *testing.T, url, token string) []string {
 	t.Helper()
 	var ids []string
 	next := url + "/api/v1/alerts?$top=1000"
 	for next != "" {
-		resp, err := http.Get(next)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := apiRequest(t, http.MethodGet, next, token, "", nil)
 		var page struct {
 			NextLink string `json:"@odata.nextLink"`
 			Value    []struct {
@@ -121,7 +120,7 @@ func listAlertIDs(t *testing.T, url string) []string {
 				IncidentID string `json:"incidentId"`
 			} `json:"value"`
 		}
-		err = json.UnmarshalRead(resp.Body, &page)
+		err := json.UnmarshalRead(resp.Body, &page)
 		resp.Body.Close()
 		if err != nil {
 			t.Fatal(err)
@@ -147,6 +146,7 @@ func TestCrashDuringIngest(t *testing.T) {
 	}
 	bin := buildWeft(t)
 	dir := t.TempDir()
+	token := storeToken(t, dir)
 	url, cmd := startWeft(t, bin, dir)
 
 	const clients, perBatch, batchesPerClient = 4, 200, 40
@@ -164,7 +164,7 @@ func TestCrashDuringIngest(t *testing.T) {
 			defer wg.Done()
 			for b := range batchesPerClient {
 				first := (c*batchesPerClient + b) * perBatch
-				ans, err := postNDJSON(ctx, url, crashBatch(first, perBatch))
+				ans, err := postNDJSON(ctx, url, token, crashBatch(first, perBatch))
 				sent.Add(1)
 				if err != nil {
 					return // the server was killed
@@ -202,7 +202,7 @@ func TestCrashDuringIngest(t *testing.T) {
 	}
 
 	url, _ = startWeft(t, bin, dir)
-	ids := listAlertIDs(t, url)
+	ids := listAlertIDs(t, url, token)
 	seen := map[string]bool{}
 	for _, id := range ids {
 		if seen[id] {
@@ -220,7 +220,7 @@ func TestCrashDuringIngest(t *testing.T) {
 	// Send everything again: what was stored is a duplicate, the rest is new.
 	stored, dup := 0, 0
 	for b := range clients * batchesPerClient {
-		ans, err := postNDJSON(context.Background(), url, crashBatch(b*perBatch, perBatch))
+		ans, err := postNDJSON(context.Background(), url, token, crashBatch(b*perBatch, perBatch))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -238,7 +238,7 @@ func TestCrashDuringIngest(t *testing.T) {
 	if dup != len(ids) {
 		t.Errorf("resending: %d duplicates, want %d", dup, len(ids))
 	}
-	if got := len(listAlertIDs(t, url)); got != clients*batchesPerClient*perBatch {
+	if got := len(listAlertIDs(t, url, token)); got != clients*batchesPerClient*perBatch {
 		t.Errorf("after resending: %d alerts, want %d", got, clients*batchesPerClient*perBatch)
 	}
 }

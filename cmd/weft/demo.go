@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +23,10 @@ Start a weft server on an embedded store in a temporary directory (or --data)
 and feed it a realistic stream generated in Go: a multi-stage attack that
 crosses email, identity and endpoint sources, a few smaller attacks, and
 benign noise — sent over HTTP as any source would. Then print where to look.
+
+The demo creates an admin account named demo with a random one-time password
+(changed at the first sign-in) and an admin API token valid for 24 hours, and
+prints both once with the server's URL; it feeds the server with that token.
 
 The server keeps running until Ctrl-C (or exits at once with --exit); a
 temporary directory is removed on exit.
@@ -63,6 +69,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}()
 
+	creds, err := demoCredentials(ctx, rs.store, time.Now())
+	if err != nil {
+		return err
+	}
+
 	opts := gen.DemoOptions()
 	opts.Seed = *seed
 	opts.Start = time.Now().UTC().Add(-time.Minute)
@@ -76,7 +87,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var sum ingestSummary
 	start := time.Now()
 	err = forEachChunk(alerts.Bytes(), 200, func(chunk []byte, ndjson bool, firstLine int) error {
-		return postChunk(ctx, rs.URL, "", ingest.FormatGraph, chunk, ndjson, firstLine, &sum, stderr)
+		return postChunk(ctx, rs.URL, "", creds.token, ingest.FormatGraph, chunk, ndjson, firstLine, &sum, stderr)
 	})
 	if err != nil {
 		return err
@@ -86,6 +97,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := printDemoSummary(ctx, stdout, rs); err != nil {
 		return err
 	}
+	printDemoCredentials(stdout, rs.URL, creds)
 	if *exit {
 		return nil
 	}
@@ -141,3 +153,61 @@ func printDemoSummary(ctx context.Context, w io.Writer, rs *runningServer) error
 }
 
 func isAddrInUse(err error) bool { return errors.Is(err, syscall.EADDRINUSE) }
+
+// demoUser is the login name of the demo's admin account.
+const demoUser = "demo"
+
+// demoCreds are the demo's credentials: shown once, never logged.
+type demoCreds struct {
+	password string // the demo user's one-time password
+	token    string // an admin API token
+	expires  time.Time
+}
+
+// demoCredentials creates the demo admin user with a random one-time
+// password (or, on a kept --data directory where it exists, gives it a new
+// one) and an admin API token valid for bootstrapTTL.
+func demoCredentials(ctx context.Context, auth weft.AuthStore, now time.Time) (demoCreds, error) {
+	var c demoCreds
+	pw, err := randomPassword()
+	if err != nil {
+		return c, err
+	}
+	admin := []weft.Grant{{TenantID: weft.AllTenants, Role: weft.RoleAdmin}}
+	_, err = auth.CreateUser(ctx, &weft.User{Name: demoUser, DisplayName: "Demo admin", Grants: admin, MustChangePassword: true}, pw)
+	if weft.ErrorCode(err) == weft.ECONFLICT {
+		var u *weft.User
+		if u, err = auth.FindUser(ctx, demoUser); err == nil {
+			err = auth.SetPassword(ctx, u.ID, pw, true)
+		}
+	}
+	if err != nil {
+		return c, fmt.Errorf("creating the demo user: %w", err)
+	}
+	c.password, c.expires = pw, now.Add(bootstrapTTL)
+	if _, c.token, err = auth.CreateToken(ctx, &weft.Token{Name: "demo", Grants: admin, CreatedBy: "weft demo", Expires: &c.expires}); err != nil {
+		return c, fmt.Errorf("creating the demo token: %w", err)
+	}
+	return c, nil
+}
+
+// randomPassword returns 24 characters from 144 random bits.
+func randomPassword() (string, error) {
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// printDemoCredentials shows the demo's credentials, once, on the demo's
+// own output.
+func printDemoCredentials(w io.Writer, url string, c demoCreds) {
+	fmt.Fprintf(w, "\nCredentials (shown only now; an admin in every tenant):\n")
+	fmt.Fprintf(w, "  user             %s, one-time password %s (to be changed at the first sign-in)\n", demoUser, c.password)
+	fmt.Fprintf(w, "  API token        %s (expires %s)\n", c.token, c.expires.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "\nTry it:\n")
+	fmt.Fprintf(w, "  export WEFT_URL=%s WEFT_TOKEN=%s\n", url, c.token)
+	fmt.Fprintf(w, "  weft incidents list              # or: go run ./cmd/weft incidents list\n")
+	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $WEFT_TOKEN\" $WEFT_URL/api/v1/incidents\n")
+}

@@ -334,8 +334,8 @@ func (fw *follower) drain(ctx context.Context, final bool) error {
 }
 
 // failed decides what a batch that could not be put means. Input the
-// target refuses whatever happens (EINVALID, ETOOLARGE) stops the
-// follower. Anything else — the server down or restarting, the network,
+// target refuses whatever happens (EINVALID, ETOOLARGE), and a server that
+// refuses the token (401) or its role (403), stop the follower. Anything else — the server down or restarting, the network,
 // a busy store — is waited out: it says so, waits (the poll interval,
 // doubled with each failure in a row, at most maxRetryWait) and returns
 // nil, so that the next drain reads again from the last line stored. The
@@ -344,7 +344,7 @@ func (fw *follower) drain(ctx context.Context, final bool) error {
 // stored twice. It returns errRetry after the wait.
 func (fw *follower) failed(ctx context.Context, err error) error {
 	err = fmt.Errorf("%s after line %d: %w", fw.path, fw.st.Line, err)
-	if code := weft.ErrorCode(err); code == weft.EINVALID || code == weft.ETOOLARGE || ctx.Err() != nil {
+	if code := weft.ErrorCode(err); code == weft.EINVALID || code == weft.ETOOLARGE || isAuthRefusal(err) || ctx.Err() != nil {
 		return err
 	}
 	fw.failures++

@@ -77,12 +77,9 @@ func waitFor(t *testing.T, what string, cond func() bool, f *following) {
 }
 
 // alertCount asks the server how many alerts it holds.
-func alertCount(t *testing.T, url string) int {
+func alertCount(t *testing.T, url, token string) int {
 	t.Helper()
-	resp, err := http.Get(url + "/api/v1/alerts?$count=true&$top=1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := apiRequest(t, http.MethodGet, url+"/api/v1/alerts?$count=true&$top=1", token, "", nil)
 	defer resp.Body.Close()
 	var page struct {
 		Count int `json:"@odata.count"`
@@ -111,16 +108,13 @@ func appendFile(t *testing.T, path string, b []byte) {
 // it and creating a new one, then truncates it in place (copytruncate): every
 // alert is stored exactly once and no half line is ever read.
 func TestFollow(t *testing.T) {
-	rs, err := startServer(serverConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Synchronous: "normal"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs, token := startTestServer(t, serverConfig{})
 	defer rs.Shutdown(context.Background())
 	dir := t.TempDir()
 	file := filepath.Join(dir, "eve.json")
 	appendFile(t, file, crashBatch(0, 3))
-	f := startFollowing(t, "--url", rs.URL, file)
-	stored := func(n int) func() bool { return func() bool { return alertCount(t, rs.URL) == n } }
+	f := startFollowing(t, "--url", rs.URL, "--token", token, file)
+	stored := func(n int) func() bool { return func() bool { return alertCount(t, rs.URL, token) == n } }
 	waitFor(t, "the first 3 alerts", stored(3), f)
 
 	// A line written in two halves is read once whole.
@@ -225,19 +219,20 @@ func TestFollowWaitsForTheServer(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens there until the server starts below
-	dir := t.TempDir()
+	dir, data := t.TempDir(), t.TempDir()
+	token := storeToken(t, data) // the server that starts later takes it
 	file := filepath.Join(dir, "eve.json")
 	appendFile(t, file, crashBatch(0, 3))
-	f := startFollowing(t, "--url", "http://"+addr, file)
+	f := startFollowing(t, "--url", "http://"+addr, "--token", token, file)
 	waitFor(t, "a retry", func() bool { return strings.Contains(f.stderr.String(), "trying again") }, f)
 	appendFile(t, file, crashBatch(3, 2))
 
-	rs, err := startServer(serverConfig{Addr: addr, DataDir: t.TempDir(), Synchronous: "normal"})
+	rs, err := startServer(serverConfig{Addr: addr, DataDir: data, Synchronous: "normal"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rs.Shutdown(context.Background())
-	waitFor(t, "all 5 alerts", func() bool { return alertCount(t, rs.URL) == 5 }, f)
+	waitFor(t, "all 5 alerts", func() bool { return alertCount(t, rs.URL, token) == 5 }, f)
 	if out := f.end(t); !strings.Contains(out, "5 records: 5 stored, 0 updated, 0 duplicate") {
 		t.Fatalf("summary %q: want 5 stored once each\nstderr: %s", out, f.stderr.String())
 	}

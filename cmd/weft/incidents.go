@@ -30,9 +30,9 @@ Subcommands:
   comment ID TEXT...        add a comment (TEXT, --file F, or - for standard input)
   merge ID ID... --comment  merge incidents into one
 
-Every subcommand talks to the server of --url (WEFT_URL), acts for
---tenant and records --actor in the activity log; -o json prints the API's
-JSON instead of a table. Run "weft incidents SUBCOMMAND --help" for its flags.
+Every subcommand talks to the server of --url (WEFT_URL) with the API token
+of --token (WEFT_TOKEN) and acts for --tenant; the activity log records the
+token's name. -o json prints the API's JSON instead of a table. Run "weft incidents SUBCOMMAND --help" for its flags.
 `
 
 // incidentsCommands are the subcommands of weft incidents.

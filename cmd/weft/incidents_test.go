@@ -30,19 +30,25 @@ func triageAlerts() string {
 `, at(3), at(2), at(2), at(1))
 }
 
+// testServer is a server the CLI is run against: its URL, the API token
+// the CLI sends, the --actor it gives (none when ""), and the name the
+// server knows the token by, which its activity log records.
+type testServer struct {
+	URL, Token, Actor, Principal string
+}
+
 // triageServer starts a server on a temporary store holding triageAlerts
-// and returns its URL and the ids of its incidents by alert title.
-func triageServer(t *testing.T) (string, map[string]string) {
+// and returns it with an admin token and the ids of its incidents by alert
+// title.
+func triageServer(t *testing.T) (testServer, map[string]string) {
 	t.Helper()
-	rs, err := startServer(serverConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Synchronous: "normal"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs, token := startTestServer(t, serverConfig{})
 	t.Cleanup(func() { rs.Shutdown(context.Background()) })
-	resp, err := http.Post(rs.URL+"/api/v1/alerts", "application/x-ndjson", strings.NewReader(triageAlerts()))
+	p, err := rs.store.TokenPrincipal(context.Background(), token)
 	if err != nil {
 		t.Fatal(err)
 	}
+	resp := apiRequest(t, http.MethodPost, rs.URL+"/api/v1/alerts", token, "application/x-ndjson", strings.NewReader(triageAlerts()))
 	defer resp.Body.Close()
 	var ing struct {
 		Results []struct {
@@ -59,21 +65,27 @@ func triageServer(t *testing.T) (string, map[string]string) {
 	if ids["Credential dumping"] != ids["Suspicious PowerShell"] || ids["Malware"] == ids["Credential dumping"] || ids["Impossible travel"] == ids["Malware"] {
 		t.Fatalf("incidents %v: want the two ws-1 alerts together and the others apart", ids)
 	}
-	return rs.URL, ids
+	return testServer{URL: rs.URL, Token: token, Principal: p.Name}, ids
 }
 
-// runCLI runs weft COMMAND SUBCOMMAND args... against server as the actor
-// "tester" (the flags go right after the subcommand).
-func runCLI(server string, args ...string) (stdout, stderr string, err error) {
+// runCLI runs weft COMMAND SUBCOMMAND args... against server with its
+// token and actor (the flags go right after the subcommand).
+func runCLI(server testServer, args ...string) (stdout, stderr string, err error) {
 	var out, errb bytes.Buffer
 	full := append([]string{}, args[:2]...)
-	full = append(full, "--server", server, "--actor", "tester")
+	full = append(full, "--server", server.URL)
+	if server.Token != "" {
+		full = append(full, "--token", server.Token)
+	}
+	if server.Actor != "" {
+		full = append(full, "--actor", server.Actor)
+	}
 	err = run(context.Background(), append(full, args[2:]...), &out, &errb)
 	return out.String(), errb.String(), err
 }
 
 // mustCLI is runCLI that fails the test on an error.
-func mustCLI(t *testing.T, server string, args ...string) string {
+func mustCLI(t *testing.T, server testServer, args ...string) string {
 	t.Helper()
 	out, errb, err := runCLI(server, args...)
 	if err != nil {
@@ -83,12 +95,9 @@ func mustCLI(t *testing.T, server string, args ...string) string {
 }
 
 // getIncident reads an incident straight from the API.
-func getIncident(t *testing.T, server, id string) map[string]any {
+func getIncident(t *testing.T, server testServer, id string) map[string]any {
 	t.Helper()
-	resp, err := http.Get(server + "/api/v1/incidents/" + id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := apiRequest(t, http.MethodGet, server.URL+"/api/v1/incidents/"+id, server.Token, "", nil)
 	defer resp.Body.Close()
 	var inc map[string]any
 	if err := json.NewDecoder(resp.Body).Decode(&inc); err != nil {
@@ -179,9 +188,9 @@ func TestIncidentsList(t *testing.T) {
 	t.Run("ErrNoServer", func(t *testing.T) {
 		ts := httptest.NewServer(http.NotFoundHandler())
 		ts.Close()
-		_, _, err := runCLI(ts.URL, "incidents", "list")
-		if err == nil || !strings.Contains(err.Error(), "cannot reach the weft server at "+ts.URL) {
-			t.Fatalf("got %v, want an error saying the server cannot be reached", err)
+		_, _, err := runCLI(testServer{URL: ts.URL, Token: server.Token}, "incidents", "list")
+		if err == nil || !strings.Contains(err.Error(), "cannot reach the weft server at "+ts.URL) || strings.Contains(err.Error(), server.Token) {
+			t.Fatalf("got %v, want an error saying the server cannot be reached, without the token", err)
 		}
 	})
 }
@@ -251,7 +260,7 @@ func TestIncidentsUpdate(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		id := ids["Credential dumping"]
 		out := mustCLI(t, server, "incidents", "update", id, "--status", "inProgress", "--assign", "alice@contoso.com", "--add-tag", "VIP", "--add-tag", "ws-1, ws-2")
-		for _, want := range []string{"  status          inProgress", "  assigned to     alice@contoso.com", "  tags            VIP, ws-1, ws-2", "by tester"} {
+		for _, want := range []string{"  status          inProgress", "  assigned to     alice@contoso.com", "  tags            VIP, ws-1, ws-2", "by " + server.Principal} {
 			if !strings.Contains(out, want) {
 				t.Errorf("update output lacks %q:\n%s", want, out)
 			}
@@ -279,7 +288,7 @@ func TestIncidentsUpdate(t *testing.T) {
 		mustCLI(t, server, "incidents", "comment", id, "someone else's change")
 		_, _, err := runCLI(server, "incidents", "update", id, "--severity", "low", "--if-match", fmt.Sprint(version))
 		want := fmt.Sprintf("it is at version %d", version+1)
-		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "last changed by tester") {
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "last changed by "+server.Principal) {
 			t.Fatalf("got %v, want a 412 error saying %q and who changed it", err, want)
 		}
 		if got := getIncident(t, server, id)["severity"]; got != "high" {
@@ -295,12 +304,13 @@ func TestIncidentsUpdate(t *testing.T) {
 	// write gets 412 and update reads and writes again.
 	t.Run("TagsRetryAfterConcurrentChange", func(t *testing.T) {
 		id := ids["Malware"]
-		target, _ := url.Parse(server)
+		target, _ := url.Parse(server.URL)
 		proxy := httputil.NewSingleHostReverseProxy(target)
 		var patches atomic.Int32
 		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodPatch && patches.Add(1) == 1 {
-				req, _ := http.NewRequest(http.MethodPatch, server+r.URL.Path, strings.NewReader(`{"customTags":["theirs"]}`))
+				req, _ := http.NewRequest(http.MethodPatch, server.URL+r.URL.Path, strings.NewReader(`{"customTags":["theirs"]}`))
+				setToken(req, server.Token)
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					t.Errorf("the concurrent change failed: %v", err)
@@ -311,7 +321,7 @@ func TestIncidentsUpdate(t *testing.T) {
 			proxy.ServeHTTP(w, r)
 		}))
 		defer ts.Close()
-		out := mustCLI(t, ts.URL, "incidents", "update", id, "--add-tag", "mine", "-o", "json")
+		out := mustCLI(t, testServer{URL: ts.URL, Token: server.Token}, "incidents", "update", id, "--add-tag", "mine", "-o", "json")
 		var inc struct {
 			CustomTags []string `json:"customTags"`
 		}
@@ -363,8 +373,8 @@ func TestIncidentsComment(t *testing.T) {
 	var comments []string
 	for _, c := range getIncident(t, server, id)["comments"].([]any) {
 		m := c.(map[string]any)
-		if m["createdByDisplayName"] != "tester" {
-			t.Errorf("comment by %v, want tester (--actor)", m["createdByDisplayName"])
+		if m["createdByDisplayName"] != server.Principal {
+			t.Errorf("comment by %v, want %s (the token's principal)", m["createdByDisplayName"], server.Principal)
 		}
 		comments = append(comments, m["comment"].(string))
 	}

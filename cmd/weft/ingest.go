@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -48,6 +50,10 @@ A batch the server or store cannot take (down, restarting, busy) is tried
 again, with a growing wait, from the last line stored. SIGINT or SIGTERM
 stops it after the batch in flight.
 
+With --url, the API token of --token, --token-file, WEFT_TOKEN or
+WEFT_TOKEN_FILE is sent with every request; it needs the analyst role in the
+tenant (or more).
+
 Rejected records are listed on standard error with their line in FILE, field
 and reason. With --progress, or when standard error is a terminal, a line
 every few seconds says how far the import is (records, bytes, rate,
@@ -67,7 +73,7 @@ var ingestLimits = ingest.Limits{MaxRecords: math.MaxInt32}
 
 func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("ingest", "(--url URL | --data DIR) [flags] FILE|-", ingestHelp, stderr)
-	serverURL := fs.String("url", envOr("WEFT_URL", ""), "`URL` of a weft server, e.g. http://127.0.0.1:8080 (WEFT_URL)")
+	urlFlag := fs.String("url", envOr("WEFT_URL", ""), "`URL` of a weft server, e.g. http://127.0.0.1:8080 (WEFT_URL)")
 	data := fs.String("data", "", "store directly into this data `directory` instead of sending to a server")
 	formatName := fs.String("format", "auto", "record `format`: "+formatList)
 	batch := fs.Int("batch", 1000, "records per batch (a transaction, or a request with --url)")
@@ -77,6 +83,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	follow := fs.Bool("follow", false, "keep reading FILE as it grows, through rotation, until SIGINT or SIGTERM")
 	stateFile := fs.String("state", "", "with --follow: state `file` that keeps how far FILE was read (default: in the data directory with --data, else FILE.weft-offset)")
 	poll := fs.Duration("poll", 250*time.Millisecond, "with --follow: how often to look for new lines and rotation")
+	tf := addTokenFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,7 +91,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.Usage()
 		return errors.New("ingest needs exactly one FILE (or - for standard input)")
 	}
-	if (*serverURL == "") == (*data == "") {
+	if (*urlFlag == "") == (*data == "") {
 		return errors.New("give either --url (send to a server) or --data (store into a data directory)")
 	}
 	format, err := ingest.ParseFormat(*formatName)
@@ -113,11 +120,19 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		target = &storeTarget{store: store, tenant: *tenant, stderr: stderr}
 	} else {
-		u, err := ingestURL(*serverURL, format)
+		base, err := serverURL(*urlFlag)
 		if err != nil {
 			return err
 		}
-		target = &serverTarget{url: u, tenant: *tenant, stderr: stderr}
+		u, err := ingestURL(base, format)
+		if err != nil {
+			return err
+		}
+		token, err := tf.secret()
+		if err != nil {
+			return err
+		}
+		target = &serverTarget{url: u, tenant: *tenant, token: token, stderr: stderr}
 	}
 	defer target.Close()
 
@@ -242,6 +257,7 @@ const maxPostBytes = 8 << 20
 type serverTarget struct {
 	url    string // the ingest endpoint, with ?format=
 	tenant string
+	token  string // sent as Authorization: Bearer; never shown
 	stderr io.Writer
 }
 
@@ -304,7 +320,7 @@ func (t *serverTarget) post(ctx context.Context, contentType string, body []byte
 	if lines != nil {
 		first = lines[0]
 	}
-	a, err := postBatch(ctx, t.url, t.tenant, contentType, body, first, sum)
+	a, err := postBatch(ctx, t.url, t.tenant, t.token, contentType, body, first, sum)
 	if err != nil {
 		return nil, err
 	}
@@ -463,9 +479,9 @@ type ingestAnswer struct {
 }
 
 // postChunk sends one chunk of the input (lines from firstLine) to the
-// server at base, adds the answer to sum and reports the rejected records
-// with their line in the input.
-func postChunk(ctx context.Context, base, tenant string, format ingest.Format, chunk []byte, ndjson bool, firstLine int, sum *ingestSummary, stderr io.Writer) error {
+// server at base with token, adds the answer to sum and reports the
+// rejected records with their line in the input.
+func postChunk(ctx context.Context, base, tenant, token string, format ingest.Format, chunk []byte, ndjson bool, firstLine int, sum *ingestSummary, stderr io.Writer) error {
 	u, err := ingestURL(base, format)
 	if err != nil {
 		return err
@@ -474,7 +490,7 @@ func postChunk(ctx context.Context, base, tenant string, format ingest.Format, c
 	if ndjson {
 		ct = "application/x-ndjson"
 	}
-	a, err := postBatch(ctx, u, tenant, ct, chunk, firstLine, sum)
+	a, err := postBatch(ctx, u, tenant, token, ct, chunk, firstLine, sum)
 	if err != nil {
 		return err
 	}
@@ -498,12 +514,12 @@ func ingestURL(base string, format ingest.Format) (string, error) {
 	return u, nil
 }
 
-// postBatch posts body to the ingest endpoint u and adds the server's
-// counts to sum; firstLine is the line in the input where body starts, for
-// an error.
-func postBatch(ctx context.Context, u, tenant, contentType string, body []byte, firstLine int, sum *ingestSummary) (ingestAnswer, error) {
+// postBatch posts body to the ingest endpoint u with token and adds the
+// server's counts to sum; firstLine is the line in the input where body
+// starts, for an error.
+func postBatch(ctx context.Context, u, tenant, token, contentType string, body []byte, firstLine int, sum *ingestSummary) (ingestAnswer, error) {
 	var a ingestAnswer
-	raw, err := sendBatch(ctx, http.MethodPost, u, contentType, tenant, bytes.NewReader(body), firstLine)
+	raw, err := sendBatch(ctx, http.MethodPost, u, contentType, tenant, token, body, firstLine)
 	if err != nil {
 		return a, err
 	}
@@ -540,38 +556,65 @@ func (s *ingestSummary) add(o weft.StoreOutcome) {
 	}
 }
 
-// sendBatch sends one batch of records to the server and returns its
-// answer; a refused batch is an error naming the batch's first line in the
-// file and the server's message.
-func sendBatch(ctx context.Context, method, u, contentType, tenant string, body io.Reader, firstLine int) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", contentType)
-	if tenant != "" {
-		req.Header.Set(wefthttp.TenantHeader, tenant)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("reading the answer: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
+// sendBatch sends one batch of records to the server with token and
+// returns its answer; a refused batch is an error naming the batch's first
+// line in the file and the server's message (an *apiError, which says what
+// to do about a 401 or 403). The token is never part of an error. A batch
+// over the token's request rate (429) is sent again after the wait the
+// server asks for (Retry-After), up to maxRateWaits times: a large import
+// goes at the rate the server allows rather than failing.
+func sendBatch(ctx context.Context, method, u, contentType, tenant, token string, body []byte, firstLine int) ([]byte, error) {
+	for waits := 0; ; waits++ {
+		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
 		}
-		if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-			return nil, fmt.Errorf("server refused the batch starting at line %d: %s (%s)", firstLine, e.Error.Message, resp.Status)
+		req.Header.Set("Content-Type", contentType)
+		if tenant != "" {
+			req.Header.Set(wefthttp.TenantHeader, tenant)
 		}
-		return nil, fmt.Errorf("server refused the batch starting at line %d: %s", firstLine, resp.Status)
+		setToken(req, token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, errors.New(redactSecret(err.Error(), token))
+		}
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reading the answer: %w", err)
+		}
+		if resp.StatusCode == http.StatusTooManyRequests && waits < maxRateWaits {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(retryAfter(resp.Header.Get("Retry-After"))):
+			}
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("server refused the batch starting at line %d (%s): %w", firstLine, resp.Status, answerError(resp.StatusCode, raw, token))
+		}
+		return raw, nil
 	}
-	return raw, nil
+}
+
+// maxRateWaits is how many times in a row sendBatch waits out a 429.
+const maxRateWaits = 20
+
+// retryAfter reads a Retry-After header in seconds: at least 100 ms (the
+// server rounds up to whole seconds, or sends nothing), at most 30 s.
+func retryAfter(h string) time.Duration {
+	secs, err := strconv.ParseFloat(strings.TrimSpace(h), 64)
+	if err != nil || secs <= 0 {
+		return time.Second
+	}
+	return min(max(time.Duration(secs*float64(time.Second)), 100*time.Millisecond), 30*time.Second)
+}
+
+// isAuthRefusal reports whether err is a request the server refused for
+// its credentials (401) or its role (403): sending it again changes
+// nothing until someone gives the command another token.
+func isAuthRefusal(err error) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden)
 }

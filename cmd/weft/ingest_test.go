@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -26,12 +30,9 @@ func TestIngestArrayFile(t *testing.T) {
 	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rs, err := startServer(serverConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Synchronous: "normal"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs, token := startTestServer(t, serverConfig{})
 	defer rs.Shutdown(context.Background())
-	for _, target := range [][]string{{"--data", t.TempDir()}, {"--url", rs.URL, "--batch", "2"}} {
+	for _, target := range [][]string{{"--data", t.TempDir()}, {"--url", rs.URL, "--token", token, "--batch", "2"}} {
 		var out, errb bytes.Buffer
 		err := run(context.Background(), append(append([]string{"ingest"}, target...), file), &out, &errb)
 		if err == nil || !strings.Contains(out.String(), "6 records: 4 stored") {
@@ -58,5 +59,34 @@ func TestIngestProgress(t *testing.T) {
 	}
 	if newProgress(&bytes.Buffer{}, false).on {
 		t.Fatal("progress is on for a writer that is not a terminal")
+	}
+}
+
+// TestSendBatchWaitsOutRateLimit: a batch answered 429 is sent again, the
+// same, with its token, after the wait the server asks for.
+func TestSendBatchWaitsOutRateLimit(t *testing.T) {
+	var mu sync.Mutex
+	var bodies, auths []string
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies, auths = append(bodies, string(b)), append(auths, r.Header.Get("Authorization"))
+		n := len(bodies)
+		mu.Unlock()
+		if n == 1 {
+			w.Header().Set("Retry-After", "0.1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			io.WriteString(w, `{"error":{"code":"too_many_requests","message":"slow down"}}`)
+			return
+		}
+		io.WriteString(w, `{"received":1,"stored":1}`)
+	}))
+	defer ts.Close()
+	raw, err := sendBatch(context.Background(), http.MethodPost, ts.URL, "application/x-ndjson", "", "weft_ratelimited", []byte("{}\n"), 1)
+	if err != nil || string(raw) != `{"received":1,"stored":1}` {
+		t.Fatalf("got %q, %v; want the second answer", raw, err)
+	}
+	if len(bodies) != 2 || bodies[0] != bodies[1] || auths[0] != "Bearer weft_ratelimited" || auths[1] != auths[0] {
+		t.Fatalf("got bodies %q with Authorization %q; want the same batch twice, with the token", bodies, auths)
 	}
 }

@@ -12,6 +12,7 @@
 //	weft version  print the version
 //
 // Run "weft COMMAND --help" for the flags of a command.
+// Commands that talk to a server send the API token in $WEFT_TOKEN (or --token-file).
 package main
 
 import (
@@ -44,6 +45,7 @@ func commands() []command {
 		{"assets", "import an asset inventory from a file to a server or a data directory", runAssets},
 		{"incidents", "triage incidents on a server: list, show, update, comment, merge", runIncidents},
 		{"alerts", "move alerts to another or a new incident on a server (alerts move)", runAlerts},
+		{"admin", "manage users, API tokens and the audit log in a data directory", runAdmin},
 		{"demo", "run a server on a temporary store and feed it a realistic multi-stage attack", runDemo},
 		{"gen", "write a seeded realistic alert stream (Graph format) and its ground truth", runGen},
 		{"replay", "run a correlation policy over past alerts and show what it would change", runReplay},

@@ -27,15 +27,13 @@ func TestPolicyFileWithTenants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := startServer(serverConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Synchronous: "normal", Policy: ps})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs, token := startTestServer(t, serverConfig{Policy: ps})
 	defer rs.Shutdown(context.Background())
 	get := func(tenant string) (source string, cfg correlate.Config) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", rs.URL+"/api/v1/correlation/policy", nil)
 		req.Header.Set("Weft-Tenant", tenant)
+		setToken(req, token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -73,12 +71,10 @@ func TestPolicyFileWithTenants(t *testing.T) {
 // and is logged at start-up, rather than failing it.
 func TestStoredPolicyThatNoLongerValidates(t *testing.T) {
 	dir := t.TempDir()
-	rs, err := startServer(serverConfig{Addr: "127.0.0.1:0", DataDir: dir, Synchronous: "normal"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs, token := startTestServer(t, serverConfig{DataDir: dir})
 	req, _ := http.NewRequest("PUT", rs.URL+"/api/v1/correlation/policy", strings.NewReader(`{"hubThreshold": 3}`))
 	req.Header.Set("Weft-Tenant", "contoso")
+	setToken(req, token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("PUT: %v %v", resp, err)
@@ -109,12 +105,9 @@ func TestStoredPolicyThatNoLongerValidates(t *testing.T) {
 // TestSendBatchNamesTheServersReason: a refused batch is reported with its
 // first line and the server's own message.
 func TestSendBatchNamesTheServersReason(t *testing.T) {
-	rs, err := startServer(serverConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Synchronous: "normal", MaxBodyBytes: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs, token := startTestServer(t, serverConfig{MaxBodyBytes: 100})
 	defer rs.Shutdown(context.Background())
-	_, err = sendBatch(context.Background(), "POST", rs.URL+"/api/v1/alerts", "application/json", "", strings.NewReader(strings.Repeat(" ", 200)+"[]"), 7)
+	_, err := sendBatch(context.Background(), "POST", rs.URL+"/api/v1/alerts", "application/json", "", token, []byte(strings.Repeat(" ", 200)+"[]"), 7)
 	if err == nil || !strings.Contains(err.Error(), "line 7") || !strings.Contains(err.Error(), "limit") {
 		t.Fatalf("got %v; want the batch's line and the server's message", err)
 	}

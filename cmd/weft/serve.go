@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	wefthttp "github.com/weftxdr/weft/http"
 )
 
 const serveHelp = `
@@ -12,6 +14,18 @@ Run the weft server: the REST API under /api/v1, /healthz, /readyz and
 /metrics, on an embedded SQLite database in the data directory (created if
 missing). Every flag can also be set by the environment variable named in its
 description; a flag wins over the environment.
+
+Every API request needs an API token (Authorization: Bearer) or a signed-in
+session; /healthz and /readyz need none. On the first start, when the
+data directory holds no accounts, weft serve prints a one-time admin token,
+valid for 24 hours, to standard error (never to the log), with what to do:
+create the first admin through the API with it, or on this host with
+weft admin create-user --data DIR, then revoke it. There is no default
+password.
+
+With --tls-cert and --tls-key the server speaks HTTPS only, and its session
+cookies are marked Secure. Without them it speaks plain HTTP: keep it on
+127.0.0.1 (the default) or behind a proxy that terminates TLS.
 
 SIGINT or SIGTERM shut the server down cleanly: it stops accepting requests,
 finishes in-flight ingest batches (they are answered only once committed),
@@ -27,10 +41,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sync := fs.String("sync", envOr("WEFT_SYNC", "full"), "SQLite synchronous `mode`: full (durable against power loss) or normal (durable against process crashes) (WEFT_SYNC)")
 	maxBody := fs.Int64("max-body", 32<<20, "largest ingest request body in `bytes` (WEFT_MAX_BODY)")
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on shutdown (WEFT_SHUTDOWN_TIMEOUT)")
+	rateLimit := fs.Float64("rate-limit", wefthttp.DefaultRateLimit, "API requests a second per token or session; more are answered 429 (WEFT_RATE_LIMIT)")
+	rateBurst := fs.Int("rate-burst", wefthttp.DefaultRateBurst, "API requests at once per token or session, above --rate-limit (WEFT_RATE_BURST)")
+	tlsCert := fs.String("tls-cert", envOr("WEFT_TLS_CERT", ""), "serve HTTPS with the certificate chain in this PEM `file` (with --tls-key) (WEFT_TLS_CERT)")
+	tlsKey := fs.String("tls-key", envOr("WEFT_TLS_KEY", ""), "the private key of --tls-cert, a PEM `file` (WEFT_TLS_KEY)")
 	policyFile := fs.String("policy", envOr("WEFT_POLICY", ""), "correlation policy `file`: one policy (JSON, see weft replay --print-policy), or {\"default\": …, \"tenants\": {\"id\": …}}; policies set through the API take precedence (default: the built-in policy) (WEFT_POLICY)")
 	// Numeric and duration settings from the environment are parsed like
 	// flags, so that a malformed value is an error, never silently ignored.
-	for flagName, env := range map[string]string{"max-body": "WEFT_MAX_BODY", "shutdown-timeout": "WEFT_SHUTDOWN_TIMEOUT"} {
+	for flagName, env := range map[string]string{"max-body": "WEFT_MAX_BODY", "shutdown-timeout": "WEFT_SHUTDOWN_TIMEOUT",
+		"rate-limit": "WEFT_RATE_LIMIT", "rate-burst": "WEFT_RATE_BURST"} {
 		if v := envOr(env, ""); v != "" {
 			if err := fs.Set(flagName, v); err != nil {
 				return fmt.Errorf("%s=%q: %v", env, v, err)
@@ -43,6 +62,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
 	}
+	if *rateLimit <= 0 || *rateBurst < 1 {
+		return fmt.Errorf("--rate-limit and --rate-burst must be positive, not %v and %d", *rateLimit, *rateBurst)
+	}
 	logger, err := newLogger(stderr, *logLevel, *logFormat)
 	if err != nil {
 		return err
@@ -51,7 +73,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	rs, err := startServer(serverConfig{Addr: *addr, DataDir: *data, Synchronous: *sync, MaxBodyBytes: *maxBody, Logger: logger, Policy: policy})
+	rs, err := startServer(serverConfig{
+		Addr: *addr, DataDir: *data, Synchronous: *sync, MaxBodyBytes: *maxBody, Logger: logger, Policy: policy,
+		TLSCert: *tlsCert, TLSKey: *tlsKey, RateLimit: *rateLimit, RateBurst: *rateBurst,
+		Bootstrap: stderr, // the terminal, never the logger
+	})
 	if err != nil {
 		return err
 	}

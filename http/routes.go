@@ -1,0 +1,167 @@
+package http
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/weftxdr/weft"
+)
+
+// The route table: every route of the API with what a request needs to
+// reach its handler (docs/security.md, "Enforcement"). registerRoutes wraps
+// every handler in the authentication and authorization middleware
+// (auth.go); there is no other way to add a route, so a route cannot be
+// added without saying who may call it, and the authorization matrix test
+// (authz_matrix_test.go) is generated from this table.
+
+// routeScope says where a route's role must be held.
+type routeScope int
+
+const (
+	// scopeTenant: the role in the tenant the request names (Weft-Tenant;
+	// the default tenant without it). A tenant the principal holds
+	// nothing in answers 404.
+	scopeTenant routeScope = iota
+	// scopeServer: the role in every tenant (a "*" grant). Users, tokens,
+	// the audit log and the metrics are server-wide.
+	scopeServer
+	// scopeSelf: any signed-in principal, whatever its grants; the handler
+	// answers only about the principal itself (me, logout, its tenants).
+	scopeSelf
+	// scopePublic: no credentials (health, readiness, the OpenAPI
+	// document, sign-in).
+	scopePublic
+)
+
+// groupLimit says how a route serves a principal whose access in the
+// tenant is limited to device groups (weft.Access.DeviceGroups).
+type groupLimit int
+
+const (
+	// groupsRefused: the route cannot be limited yet; a limited principal
+	// gets 403. The default, so that a new route is closed to them until
+	// it is made to honour the limit.
+	groupsRefused groupLimit = iota
+	// groupsQuery: the handler ANDs the limit into its incident query
+	// (queryGroups).
+	groupsQuery
+	// groupsIncident: the middleware answers 404 unless the incident of
+	// the path ({id}) touches one of the groups.
+	groupsIncident
+	// groupsAlert: the middleware answers 404 unless the incident of the
+	// alert of the path ({id}) touches one of the groups.
+	groupsAlert
+)
+
+// route is one entry of the route table.
+type route struct {
+	// pattern is the ServeMux pattern, always with its method.
+	pattern string
+	// need is the weakest role that may call the route; it must be set for
+	// scopeTenant and scopeServer and empty otherwise.
+	need    weft.Role
+	scope   routeScope
+	groups  groupLimit
+	handler http.HandlerFunc
+}
+
+// routeTable returns every route of the API.
+func (s *Server) routeTable() []route {
+	const (
+		viewer, analyst, admin = weft.RoleViewer, weft.RoleAnalyst, weft.RoleAdmin
+	)
+	return []route{
+		{pattern: "GET /healthz", scope: scopePublic, handler: s.handleHealth},
+		{pattern: "GET /readyz", scope: scopePublic, handler: s.handleReady},
+		{pattern: "GET /api/v1/openapi.json", scope: scopePublic, handler: s.handleOpenAPI},
+		// Metrics describe every tenant's traffic: a server-wide admin.
+		{pattern: "GET /metrics", need: admin, scope: scopeServer, handler: s.metrics.handler(s.opts.Registry).ServeHTTP},
+
+		{pattern: "POST /api/v1/auth/login", scope: scopePublic, handler: s.handleLogin},
+		{pattern: "POST /api/v1/auth/logout", scope: scopeSelf, handler: s.handleLogout},
+		{pattern: "GET /api/v1/auth/me", scope: scopeSelf, handler: s.handleMe},
+		{pattern: "GET /api/v1/tenants", scope: scopeSelf, handler: s.handleListTenants},
+
+		{pattern: "GET /api/v1/users", need: admin, scope: scopeServer, handler: s.handleListUsers},
+		{pattern: "POST /api/v1/users", need: admin, scope: scopeServer, handler: s.handleCreateUser},
+		{pattern: "PATCH /api/v1/users/{id}", need: admin, scope: scopeServer, handler: s.handlePatchUser},
+		{pattern: "POST /api/v1/users/{id}/password", need: admin, scope: scopeServer, handler: s.handleSetPassword},
+		{pattern: "GET /api/v1/tokens", need: admin, scope: scopeServer, handler: s.handleListTokens},
+		{pattern: "POST /api/v1/tokens", need: admin, scope: scopeServer, handler: s.handleCreateToken},
+		{pattern: "DELETE /api/v1/tokens/{id}", need: admin, scope: scopeServer, handler: s.handleRevokeToken},
+		{pattern: "GET /api/v1/audit", need: admin, scope: scopeServer, handler: s.handleListAudit},
+
+		{pattern: "POST /api/v1/alerts", need: analyst, handler: s.handleIngest},
+		{pattern: "POST /api/v1/ingest/{format}", need: analyst, handler: s.handleIngest},
+		{pattern: "GET /api/v1/alerts", need: viewer, handler: s.handleListAlerts},
+		{pattern: "GET /api/v1/alerts/{id}", need: viewer, groups: groupsAlert, handler: s.handleGetAlert},
+		{pattern: "PATCH /api/v1/alerts/{id}", need: analyst, groups: groupsAlert, handler: s.handlePatchAlert},
+		{pattern: "POST /api/v1/alerts/moveAlerts", need: analyst, handler: s.handleMoveAlerts},
+
+		{pattern: "GET /api/v1/incidents", need: viewer, groups: groupsQuery, handler: s.handleListIncidents},
+		{pattern: "PATCH /api/v1/incidents", need: analyst, handler: s.handleBulkUpdate},
+		{pattern: "GET /api/v1/incidents/export.csv", need: viewer, groups: groupsQuery, handler: s.handleExportIncidents},
+		{pattern: "POST /api/v1/incidents/mergeIncidents", need: analyst, handler: s.handleMergeIncidents},
+		{pattern: "GET /api/v1/incidents/{id}", need: viewer, groups: groupsIncident, handler: s.handleGetIncident},
+		{pattern: "PATCH /api/v1/incidents/{id}", need: analyst, groups: groupsIncident, handler: s.handlePatchIncident},
+		{pattern: "POST /api/v1/incidents/{id}/comments", need: analyst, groups: groupsIncident, handler: s.handlePostComment},
+		{pattern: "POST /api/v1/incidents/{id}/split", need: analyst, handler: s.handleSplitIncident},
+		{pattern: "GET /api/v1/incidents/{id}/activity", need: viewer, groups: groupsIncident, handler: s.handleListActivity},
+		{pattern: "GET /api/v1/incidents/{id}/story", need: viewer, groups: groupsIncident, handler: s.handleIncidentStory()},
+		{pattern: "GET /api/v1/incidents/{id}/origin", need: viewer, groups: groupsIncident, handler: s.handleIncidentOrigin()},
+		{pattern: "GET /api/v1/incidents/{id}/assets", need: viewer, groups: groupsIncident, handler: s.handleIncidentAssets()},
+		{pattern: "GET /api/v1/incidents/{id}/evidence", need: viewer, groups: groupsIncident, handler: s.handleIncidentEvidence()},
+		{pattern: "GET /api/v1/incidents/{id}/related", need: viewer, groups: groupsIncident, handler: s.handleIncidentRelated()},
+
+		{pattern: "GET /api/v1/events", need: viewer, handler: s.handleEvents},
+		{pattern: "GET /api/v1/entities", need: viewer, handler: s.handleSearchEntities},
+		{pattern: "GET /api/v1/entities/{type}/{id}", need: viewer, handler: s.handleGetEntity},
+
+		{pattern: "GET /api/v1/correlation/policy", need: viewer, handler: s.handleGetPolicy},
+		{pattern: "PUT /api/v1/correlation/policy", need: admin, handler: s.handlePutPolicy},
+		{pattern: "DELETE /api/v1/correlation/policy", need: admin, handler: s.handleDeletePolicy},
+		{pattern: "PUT /api/v1/assets", need: admin, handler: s.handlePutAssets},
+		{pattern: "GET /api/v1/assets", need: viewer, handler: s.handleListAssets},
+		{pattern: "GET /api/v1/assets/{id}", need: viewer, handler: s.handleGetAsset},
+		{pattern: "DELETE /api/v1/assets/{id}", need: admin, handler: s.handleDeleteAsset},
+	}
+}
+
+// registerRoutes checks every route of routes and registers it, wrapped in
+// the middleware (s.guard). A route without a method, without the role its
+// scope needs, with a role its scope does not take, or with a device-group
+// limit outside a tenant is a defect of the table: registerRoutes panics,
+// so that NewServer (and so every test of this package) fails at once.
+func (s *Server) registerRoutes(routes []route) {
+	seen := map[string]bool{}
+	for _, rt := range routes {
+		if err := rt.check(); err != nil {
+			panic(err)
+		}
+		if seen[rt.pattern] {
+			panic(fmt.Sprintf("http: route %q is in the route table twice", rt.pattern))
+		}
+		seen[rt.pattern] = true
+		s.mux.Handle(rt.pattern, s.guard(rt))
+	}
+}
+
+// check says what is wrong with a route table entry, if anything.
+func (rt route) check() error {
+	method, path, ok := strings.Cut(rt.pattern, " ")
+	switch {
+	case !ok || method == "" || !strings.HasPrefix(path, "/"):
+		return fmt.Errorf("http: route %q has no method; give the table patterns as \"METHOD /path\"", rt.pattern)
+	case rt.handler == nil:
+		return fmt.Errorf("http: route %q has no handler", rt.pattern)
+	case (rt.scope == scopeTenant || rt.scope == scopeServer) && !slices.Contains(weft.Roles, rt.need):
+		return fmt.Errorf("http: route %q needs a role (one of %v), not %q", rt.pattern, weft.Roles, rt.need)
+	case (rt.scope == scopeSelf || rt.scope == scopePublic) && rt.need != "":
+		return fmt.Errorf("http: route %q is open to every principal or to everyone, so it takes no role (%q)", rt.pattern, rt.need)
+	case rt.scope != scopeTenant && rt.groups != groupsRefused:
+		return fmt.Errorf("http: route %q does not act in a tenant, so it has no device-group limit", rt.pattern)
+	}
+	return nil
+}
