@@ -75,6 +75,9 @@ type Principal struct {
 	Grants []Grant `json:"grants"`
 	// SessionID is set for a user signed in through a session.
 	SessionID string `json:"-"`
+	// MustChangePassword is set for a session of a user who must change
+	// their password before anything else.
+	MustChangePassword bool `json:"mustChangePassword,omitzero"`
 }
 
 // Access is what a principal may do in one tenant: its strongest role
@@ -243,6 +246,10 @@ type AuthStore interface {
 	// most once a minute); EUNAUTHENTICATED for an unknown, malformed,
 	// expired or revoked token.
 	TokenPrincipal(ctx context.Context, secret string) (*Principal, error)
+	// TokenPrincipalFrom is TokenPrincipal for a request from remoteAddr
+	// to target ("METHOD path"): the use it records (at most once a
+	// minute per token) is also a token.use audit entry naming them.
+	TokenPrincipalFrom(ctx context.Context, secret, remoteAddr, target string) (*Principal, error)
 	// ListTokens lists tokens (never their secrets), newest first.
 	ListTokens(ctx context.Context) ([]*Token, error)
 	// RevokeToken revokes a token at once; revoking it again is no error.

@@ -82,11 +82,18 @@ type IncidentStore interface {
 	ListActivities(ctx context.Context, tenantID string, incidentID int64) ([]*Activity, error)
 }
 
-// IncidentQuery selects and orders incidents of one tenant: the incident
-// queue. Every condition set must hold.
+// IncidentQuery selects and orders incidents of one tenant (or, with
+// TenantIDs, of several): the incident queue. Every condition set must hold.
 type IncidentQuery struct {
 	TenantID string
-	Status   []IncidentStatus // empty: any
+	// TenantIDs, when not empty, replaces TenantID: the query runs over the
+	// incidents of all these tenants at once (an MSSP's merged queue), in
+	// one order, each incident labelled with its TenantID. Every condition
+	// stays within each incident's own tenant (an entity or a device group
+	// of one tenant never selects another's incidents). At most
+	// MaxQueueTenants; EINVALID beyond.
+	TenantIDs []string
+	Status    []IncidentStatus // empty: any
 	// Filter is a parsed $filter (ParseIncidentFilter); nil: no condition.
 	// Redirected incidents match no filter; without one (and without
 	// Status) they are listed as any other.
@@ -118,7 +125,20 @@ type TenantStore interface {
 	FindTenant(ctx context.Context, id string) (*Tenant, error)
 	// ListTenants returns all tenants ordered by id.
 	ListTenants(ctx context.Context) ([]*Tenant, error)
+	// UpdateTenant changes a tenant's display name and disabled flag (nil:
+	// unchanged) and returns the tenant as stored. ENOTFOUND for an unknown
+	// tenant; EINVALID for an empty or over-long display name, and for
+	// disabling the default tenant (requests that name no tenant act in
+	// it, so it cannot be turned off).
+	UpdateTenant(ctx context.Context, id string, displayName *string, disabled *bool) (*Tenant, error)
 }
+
+// MaxTenantDisplayName bounds a tenant's display name, in bytes.
+const MaxTenantDisplayName = 200
+
+// MaxQueueTenants bounds IncidentQuery.TenantIDs: the tenants of one
+// merged queue.
+const MaxQueueTenants = 1000
 
 // PolicyStore keeps tenants' correlation policies set through the API. A
 // policy is JSON in the form of a correlation policy file (docs/correlation.md

@@ -14,7 +14,8 @@ import (
 // names a principal is recorded once it has been answered, as action
 // "request" with its method and path and an outcome by status; sign-in,
 // sign-out, token and user changes are recorded by their handlers with
-// their own actions. An entry never holds a body, a header or a query
+// their own actions, and a token's use by the AuthStore with its last-used
+// time (token.use, at most once a minute per token; AuthStore.TokenPrincipalFrom). An entry never holds a body, a header or a query
 // string, so it cannot hold a secret.
 
 // statusRecorder remembers the status a handler answered.
@@ -43,6 +44,17 @@ func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 // maxAuditTarget bounds the path an entry records.
 const maxAuditTarget = 512
 
+// auditTarget is the target of a request's audit entries: its method and
+// path (never the query string, which may hold anything), cut to
+// maxAuditTarget bytes.
+func auditTarget(r *http.Request) string {
+	target := r.Method + " " + r.URL.Path
+	if len(target) > maxAuditTarget {
+		target = target[:maxAuditTarget] + "…"
+	}
+	return target
+}
+
 // auditRequest appends the audit entry of a state-changing request that
 // rec answered.
 func (s *Server) auditRequest(r *http.Request, scope routeScope, info *authInfo, rec *statusRecorder) {
@@ -50,13 +62,9 @@ func (s *Server) auditRequest(r *http.Request, scope routeScope, info *authInfo,
 	if status == 0 {
 		status = http.StatusOK
 	}
-	target := r.Method + " " + r.URL.Path
-	if len(target) > maxAuditTarget {
-		target = target[:maxAuditTarget] + "…"
-	}
 	e := weft.AuditEntry{
 		Actor: info.principal.Name, Kind: info.principal.Kind,
-		Action: "request", Target: target, RemoteAddr: remoteHost(r), Outcome: "success",
+		Action: "request", Target: auditTarget(r), RemoteAddr: remoteHost(r), Outcome: "success",
 	}
 	if scope == scopeTenant {
 		e.TenantID = truncateForMessage(tenantOf(r))

@@ -25,10 +25,14 @@ import (
 //     cookie authenticates, checks that CSRFHeader carries the session's
 //     CSRF token (403 otherwise): a page of another site can make the
 //     browser send the cookie, never read or set the header;
-//  3. takes one token from the principal's rate-limit bucket (429);
+//  3. takes one token from the principal's rate-limit bucket (429), and
+//     refuses a session whose user must change their password every route
+//     but passwordChangeRoutes (403, checkPasswordChange);
 //  4. decides with weft.Authorize whether the principal holds the route's
 //     role where the route needs it (403 too weak, 404 a tenant it holds
-//     nothing in) and applies its device-group limit (routes.go);
+//     nothing in), refuses a disabled tenant (403, tenants.go) and the
+//     tenant "*" outside the merged queue (400), and applies its
+//     device-group limit (routes.go);
 //  5. checks that Weft-Actor, when sent, names the principal (400): the
 //     actor of every change is the principal's name;
 //  6. runs the handler with the principal in the request's context and,
@@ -50,6 +54,9 @@ type authInfo struct {
 	session   *weft.Session // nil for a token
 	secret    string        // the session cookie's value, for sign-out
 	access    weft.Access   // in the request's tenant, for scopeTenant routes
+	// tenants are the tenants of the merged queue (Weft-Tenant: *), for a
+	// route that serves it (route.merged); nil otherwise.
+	tenants []string
 }
 
 type authKey struct{}
@@ -98,12 +105,17 @@ func stateChanging(method string) bool {
 }
 
 // guard wraps a route's handler in the middleware described at the top of
-// this file. Public routes are served as they are.
+// this file. Public routes are served as they are. Every answer, public or
+// not, refused or not, carries the security headers (setSecurityHeaders).
 func (s *Server) guard(rt route) http.Handler {
 	if rt.scope == scopePublic {
-		return rt.handler
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			setSecurityHeaders(w.Header())
+			rt.handler(w, r)
+		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setSecurityHeaders(w.Header())
 		info, err := s.authenticate(r)
 		if info == nil {
 			s.writeError(w, r, err)
@@ -119,6 +131,9 @@ func (s *Server) guard(rt route) http.Handler {
 				w.Header().Set("Retry-After", retryAfter(wait))
 				err = weft.Errorf(weft.ETOOMANY, "more than %v requests a second for this session or token; retry in %s", s.opts.RateLimit, wait.Round(time.Millisecond))
 			}
+		}
+		if err == nil {
+			err = s.checkPasswordChange(r, rt, info)
 		}
 		if err == nil {
 			err = s.authorize(r, rt, info)
@@ -153,7 +168,7 @@ func (s *Server) authenticate(r *http.Request) (*authInfo, error) {
 		if !strings.EqualFold(scheme, "Bearer") || secret == "" {
 			return nil, weft.Errorf(weft.EUNAUTHENTICATED, "Authorization: send an API token as \"Bearer weft_…\"")
 		}
-		p, err := s.auth.TokenPrincipal(ctx, secret)
+		p, err := s.auth.TokenPrincipalFrom(ctx, secret, remoteHost(r), auditTarget(r))
 		if err != nil {
 			return nil, s.authError(r, err, "the API token is unknown, expired or revoked")
 		}
@@ -175,6 +190,28 @@ func (s *Server) authenticate(r *http.Request) (*authInfo, error) {
 		}
 	}
 	return info, nil
+}
+
+// passwordChangeRoutes are the routes a session of a user who must change
+// their password may call: who am I, sign out, and the change itself.
+var passwordChangeRoutes = []string{"GET /api/v1/auth/me", "POST /api/v1/auth/logout", "POST /api/v1/auth/password"}
+
+// checkPasswordChange refuses (403) every route but passwordChangeRoutes to
+// a session whose user must change their password (weft.User.
+// MustChangePassword: an account made with a one-time password, or reset
+// by an admin with mustChangePassword). It reads the user's row, so the
+// flag that POST /api/v1/auth/password clears applies at the next request;
+// the read is one primary-key lookup on the read pool, made only for
+// cookie-authenticated requests to the other routes. Tokens belong to no
+// user's password and are never refused here.
+func (s *Server) checkPasswordChange(r *http.Request, rt route, info *authInfo) error {
+	if info.session == nil || slices.Contains(passwordChangeRoutes, rt.pattern) {
+		return nil
+	}
+	if info.principal.MustChangePassword {
+		return weft.Errorf(weft.EFORBIDDEN, "%s must change their password first: POST /api/v1/auth/password {\"currentPassword\",\"newPassword\"}", info.principal.Name)
+	}
+	return nil
 }
 
 // authError turns an AuthStore error about credentials into the
@@ -205,10 +242,26 @@ func (s *Server) authorize(r *http.Request, rt route, info *authInfo) error {
 		}
 	case scopeTenant:
 		tenant := tenantOf(r)
+		if tenant == weft.AllTenants {
+			// "*" names every tenant in a grant; as the request's tenant
+			// it is the merged queue, and nothing else (tenants.go).
+			if !rt.merged {
+				return weft.Errorf(weft.EINVALID, "%s: %q (every tenant) is accepted only by the merged queue, GET /api/v1/incidents; name one tenant here", TenantHeader, weft.AllTenants)
+			}
+			ts, err := s.mergedTenants(r.Context(), p, rt.need)
+			if err != nil {
+				return err
+			}
+			info.tenants = ts
+			break
+		}
 		if err := weft.Authorize(p, tenant, rt.need); err != nil {
 			return err
 		}
 		info.access, _ = p.AccessIn(tenant)
+		if err := s.checkEnabled(r, p, tenant); err != nil {
+			return err
+		}
 		if err := s.checkGroups(r, rt.groups, tenant, info.access.DeviceGroups); err != nil {
 			return err
 		}
@@ -321,12 +374,19 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleMe serves GET /api/v1/auth/me: the principal, its grants and, for a
-// session, its CSRF token.
+// session, its CSRF token and its user (whose mustChangePassword tells a
+// client to ask for a new password before anything else).
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	a := authOf(r)
 	ans := meAnswer{Principal: a.principal}
 	if a.session != nil {
 		ans.CSRFToken = a.session.CSRF
+		u, err := s.auth.FindUser(r.Context(), a.principal.ID)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		ans.User = u
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	s.writeJSON(w, http.StatusOK, ans)

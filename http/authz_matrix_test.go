@@ -207,6 +207,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	principals = append(principals, principal{name: "*admin", role: weft.RoleAdmin, all: true,
 		secret: s.token(t, "all-admin", weft.Grant{TenantID: weft.AllTenants, Role: weft.RoleAdmin})})
+	// What a Prometheus job gets: /metrics, and no other server-wide route.
+	principals = append(principals, principal{name: "*viewer", role: weft.RoleViewer, all: true,
+		secret: s.token(t, "all-viewer", weft.Grant{TenantID: weft.AllTenants, Role: weft.RoleViewer})})
 
 	routes := s.api.routeTable()
 	if len(routes) < 40 {
@@ -320,6 +323,8 @@ func TestRouteTableRefusesIncompleteRoutes(t *testing.T) {
 		{"ErrNoMethod", route{pattern: "/api/v1/x", need: weft.RoleViewer, handler: h}},
 		{"ErrNoHandler", route{pattern: "GET /api/v1/x", need: weft.RoleViewer}},
 		{"ErrGroupsOutsideTenant", route{pattern: "GET /api/v1/x", scope: scopeSelf, groups: groupsQuery, handler: h}},
+		{"ErrMergedWrite", route{pattern: "PATCH /api/v1/x", need: weft.RoleViewer, merged: true, handler: h}},
+		{"ErrMergedOutsideTenant", route{pattern: "GET /api/v1/x", need: weft.RoleAdmin, scope: scopeServer, merged: true, handler: h}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			defer func() {
@@ -770,5 +775,178 @@ func TestIngestOnlyIntoGrantedTenants(t *testing.T) {
 	a = s.send(t, "POST", "/api/v1/alerts", "["+record("i3", "victim")+"]", bearer(mssp)...)
 	if err := json.Unmarshal([]byte(a.body), &ans, json.MatchCaseInsensitiveNames(true)); err != nil || ans.Stored != 1 {
 		t.Fatalf("an all-tenants token: got %d %s", a.status, a.body)
+	}
+}
+
+// TestMustChangePassword checks that a session of a user who must change
+// their password reaches only /auth/me, /auth/logout and the change
+// itself, that the change (checked, throttled and audited like a sign-in)
+// lifts the limit, ends the user's other sessions and gives this browser a
+// new one, and that a token is never limited.
+func TestMustChangePassword(t *testing.T) {
+	s := newAuthServer(t, Options{})
+	ctx := context.Background()
+	const onetime, chosen = "one-time password 1234", "a password of my own"
+	u, err := s.store.CreateUser(ctx, &weft.User{Name: "jane", MustChangePassword: true,
+		Grants: []weft.Grant{{TenantID: weft.DefaultTenantID, Role: weft.RoleAnalyst}}}, onetime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie, csrf := s.login(t, "jane", onetime)
+	other, _ := s.login(t, "jane", onetime) // another browser
+	session := func(cookie, csrf string) []string {
+		return []string{"Cookie", SessionCookie + "=" + cookie, CSRFHeader, csrf}
+	}
+
+	t.Run("ErrEverythingElse", func(t *testing.T) {
+		for _, tt := range []struct{ method, path, body string }{
+			{"GET", "/api/v1/incidents", ""},
+			{"GET", "/api/v1/tenants", ""},
+			{"PATCH", "/api/v1/incidents", `{}`},
+			{"POST", "/api/v1/alerts", `[]`},
+		} {
+			a := s.send(t, tt.method, tt.path, tt.body, session(cookie, csrf)...)
+			if a.status != http.StatusForbidden || !strings.Contains(a.body, "must change their password first") {
+				t.Errorf("%s %s: got %d %s, want 403 saying to change the password first", tt.method, tt.path, a.status, a.body)
+			}
+		}
+	})
+	t.Run("OK_Me", func(t *testing.T) {
+		a := s.send(t, "GET", "/api/v1/auth/me", "", session(cookie, csrf)...)
+		var me meAnswer
+		if err := json.Unmarshal([]byte(a.body), &me); a.status != http.StatusOK || err != nil || me.User == nil || !me.User.MustChangePassword {
+			t.Errorf("got %d %s, want 200 with the user and mustChangePassword", a.status, a.body)
+		}
+	})
+	t.Run("OK_TokenNotLimited", func(t *testing.T) {
+		tok := s.token(t, "soar", weft.Grant{TenantID: weft.DefaultTenantID, Role: weft.RoleViewer})
+		if a := s.send(t, "GET", "/api/v1/incidents", "", bearer(tok)...); a.status != http.StatusOK {
+			t.Errorf("a token: got %d %s, want 200", a.status, a.body)
+		}
+		a := s.send(t, "POST", "/api/v1/auth/password", `{"currentPassword":"x","newPassword":"a password of my own"}`, bearer(tok)...)
+		if a.status != http.StatusBadRequest || !strings.Contains(a.body, "has no password") {
+			t.Errorf("a token changing a password: got %d %s, want 400", a.status, a.body)
+		}
+	})
+	for _, tt := range []struct {
+		name, body string
+		want       int
+	}{
+		{"ErrMissing", `{"newPassword":"a password of my own"}`, http.StatusBadRequest},
+		{"ErrSame", `{"currentPassword":"` + onetime + `","newPassword":"` + onetime + `"}`, http.StatusBadRequest},
+		{"ErrWrongCurrent", `{"currentPassword":"not my password","newPassword":"` + chosen + `"}`, http.StatusForbidden},
+		{"ErrTooShort", `{"currentPassword":"` + onetime + `","newPassword":"short"}`, http.StatusBadRequest},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if a := s.send(t, "POST", "/api/v1/auth/password", tt.body, session(cookie, csrf)...); a.status != tt.want {
+				t.Errorf("got %d %s, want %d", a.status, a.body, tt.want)
+			}
+		})
+	}
+	t.Run("ErrWithoutCSRF", func(t *testing.T) {
+		a := s.send(t, "POST", "/api/v1/auth/password", `{"currentPassword":"`+onetime+`","newPassword":"`+chosen+`"}`, "Cookie", SessionCookie+"="+cookie)
+		if a.status != http.StatusForbidden || !strings.Contains(a.body, CSRFHeader) {
+			t.Errorf("got %d %s, want 403 naming %s", a.status, a.body, CSRFHeader)
+		}
+	})
+
+	a := s.send(t, "POST", "/api/v1/auth/password", `{"currentPassword":"`+onetime+`","newPassword":"`+chosen+`"}`, session(cookie, csrf)...)
+	var me meAnswer
+	if err := json.Unmarshal([]byte(a.body), &me); a.status != http.StatusOK || err != nil || me.User == nil || me.User.MustChangePassword || me.CSRFToken == "" {
+		t.Fatalf("changing the password: got %d %s, want 200 with mustChangePassword cleared and a CSRF token", a.status, a.body)
+	}
+	var newCookie string
+	for _, c := range (&http.Response{Header: a.header}).Cookies() {
+		if c.Name == SessionCookie && c.HttpOnly {
+			newCookie = c.Value
+		}
+	}
+	if newCookie == "" || newCookie == cookie || me.CSRFToken == csrf {
+		t.Fatalf("changing the password: got cookie %t, CSRF changed %t; want a new session", newCookie != "" && newCookie != cookie, me.CSRFToken != csrf)
+	}
+	t.Run("OK_NewSession", func(t *testing.T) {
+		if a := s.send(t, "GET", "/api/v1/incidents", "", session(newCookie, me.CSRFToken)...); a.status != http.StatusOK {
+			t.Errorf("the new session: got %d %s, want 200", a.status, a.body)
+		}
+	})
+	t.Run("ErrOldSessions", func(t *testing.T) {
+		for name, c := range map[string]string{"this browser's old cookie": cookie, "another browser": other} {
+			if a := s.send(t, "GET", "/api/v1/auth/me", "", "Cookie", SessionCookie+"="+c); a.status != http.StatusUnauthorized {
+				t.Errorf("%s: got %d %s, want 401", name, a.status, a.body)
+			}
+		}
+	})
+	t.Run("OK_SignInWithNewPassword", func(t *testing.T) {
+		s.login(t, "jane", chosen)
+		if _, err := s.store.Authenticate(ctx, "jane", onetime); weft.ErrorCode(err) != weft.EUNAUTHENTICATED {
+			t.Errorf("the one-time password: got %v, want it refused", err)
+		}
+	})
+	t.Run("OK_Audited", func(t *testing.T) {
+		admin := s.token(t, "admin", weft.Grant{TenantID: weft.AllTenants, Role: weft.RoleAdmin})
+		a := s.send(t, "GET", "/api/v1/audit?action=user.password", "", bearer(admin)...)
+		var page struct {
+			Value []weft.AuditEntry `json:"value"`
+		}
+		if err := json.Unmarshal([]byte(a.body), &page); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range page.Value {
+			if e.Actor != "jane" || e.Target != u.ID {
+				t.Errorf("entry %+v: want actor jane, target %s", e, u.ID)
+			}
+			got = append(got, e.Outcome+":"+e.Detail)
+		}
+		// Newest first: the change, the short password, the wrong one.
+		want := []string{"success:own password; every session ended", "failure:" + weft.EINVALID, "failure:wrong current password"}
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	})
+}
+
+// TestPasswordChangeThrottled checks that guessing the current password
+// through a stolen session is throttled like a sign-in.
+func TestPasswordChangeThrottled(t *testing.T) {
+	s := newAuthServer(t, Options{})
+	s.createUser(t, "jane", "correct horse battery", weft.Grant{TenantID: weft.DefaultTenantID, Role: weft.RoleViewer})
+	cookie, csrf := s.login(t, "jane", "correct horse battery")
+	headers := []string{"Cookie", SessionCookie + "=" + cookie, CSRFHeader, csrf}
+	for i := range loginFreeFailures {
+		if a := s.send(t, "POST", "/api/v1/auth/password", `{"currentPassword":"guess `+itoa(int64(i))+`","newPassword":"a password of my own"}`, headers...); a.status != http.StatusForbidden {
+			t.Fatalf("guess %d: got %d %s, want 403", i+1, a.status, a.body)
+		}
+	}
+	a := s.send(t, "POST", "/api/v1/auth/password", `{"currentPassword":"correct horse battery","newPassword":"a password of my own"}`, headers...)
+	if a.status != http.StatusTooManyRequests || a.header.Get("Retry-After") == "" {
+		t.Errorf("after %d wrong guesses: got %d %s, want 429 with Retry-After", loginFreeFailures, a.status, a.body)
+	}
+}
+
+// TestTokenUseInAuditLog checks that a token's requests are in the audit
+// log as token.use, once a minute, with where they came from.
+func TestTokenUseInAuditLog(t *testing.T) {
+	s := newAuthServer(t, Options{})
+	tok := s.token(t, "soar", weft.Grant{TenantID: weft.DefaultTenantID, Role: weft.RoleViewer})
+	admin := s.token(t, "admin", weft.Grant{TenantID: weft.AllTenants, Role: weft.RoleAdmin})
+	s.send(t, "GET", "/api/v1/incidents", "", bearer(tok)...)
+	s.send(t, "GET", "/api/v1/alerts", "", bearer(tok)...) // the same minute
+	s.advance(time.Minute)
+	s.send(t, "GET", "/api/v1/alerts?$top=1", "", bearer(tok)...)
+	a := s.send(t, "GET", "/api/v1/audit?action=token.use&actor=token:soar", "", bearer(admin)...)
+	var page struct {
+		Value []weft.AuditEntry `json:"value"`
+	}
+	if err := json.Unmarshal([]byte(a.body), &page); a.status != http.StatusOK || err != nil {
+		t.Fatalf("got %d %s", a.status, a.body)
+	}
+	var got []string
+	for _, e := range page.Value {
+		got = append(got, e.Target+" from "+e.RemoteAddr)
+	}
+	want := []string{"GET /api/v1/alerts from 127.0.0.1", "GET /api/v1/incidents from 127.0.0.1"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q, want %q (newest first, once a minute, no query string)", got, want)
 	}
 }

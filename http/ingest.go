@@ -2,6 +2,7 @@ package http
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"io"
 	"mime"
@@ -81,6 +82,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	}
 
 	tenant := tenantOf(r)
+	disabled := s.tenantDisabled(r.Context())
 	resp := ingestResponse{Received: len(records), Results: make([]recordResult, len(records))}
 	alerts := make([]*weft.Alert, 0, len(records))
 	for i, rec := range records {
@@ -121,6 +123,15 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 				reject("names tenant " + strconv.Quote(a.TenantID) + ", which " + principalName(r) + " may not write to")
 				continue
 			}
+		}
+		// A disabled tenant's alerts are refused, each naming it (the
+		// route's check refused the request when the header names it).
+		if off, err := disabled(a.TenantID); err != nil {
+			s.writeError(w, r, err)
+			return
+		} else if off {
+			reject("names tenant " + strconv.Quote(a.TenantID) + ", which is disabled: its alerts are refused until an admin of every tenant enables it again")
+			continue
 		}
 		alerts = append(alerts, a)
 	}
@@ -229,4 +240,26 @@ func ingestFormat(r *http.Request) (ingest.Format, error) {
 		return "", weft.Errorf(weft.EINVALID, "the path names format %q and ?format= names %q; name one", p, q)
 	}
 	return cmp.Or(p, q), nil
+}
+
+// tenantDisabled returns a function that reports whether a tenant is
+// disabled, asking the store once per tenant (a tenant that does not exist
+// yet is not: the alert creates it).
+func (s *Server) tenantDisabled(ctx context.Context) func(tenant string) (bool, error) {
+	known := map[string]bool{}
+	return func(tenant string) (bool, error) {
+		if off, ok := known[tenant]; ok {
+			return off, nil
+		}
+		t, err := s.store.FindTenant(ctx, tenant)
+		switch {
+		case weft.ErrorCode(err) == weft.ENOTFOUND:
+			known[tenant] = false
+		case err != nil:
+			return false, err
+		default:
+			known[tenant] = t.Disabled
+		}
+		return known[tenant], nil
+	}
 }

@@ -767,6 +767,21 @@ func TestOpenAPIResponses(t *testing.T) {
 		c.call(t, "POST /api/v1/auth/logout", "/api/v1/auth/logout", "")
 		c.call(t, "GET /api/v1/auth/me", "/api/v1/auth/me", "", session...) // signed out
 
+		const change = "POST /api/v1/auth/password"
+		status, raw, h = c.call(t, login, "/api/v1/auth/login", `{"name":"dora","password":"another long password"}`, anonymous...)
+		if err := json.Unmarshal(raw, &me, json.RejectUnknownMembers(false)); status != http.StatusOK || err != nil {
+			t.Fatalf("signing in again: got %d %s", status, raw)
+		}
+		cookie = (&http.Response{Header: h}).Cookies()
+		if len(cookie) != 1 {
+			t.Fatalf("signing in again set cookies %v, want one", cookie)
+		}
+		session = []string{"Cookie", cookie[0].Name + "=" + cookie[0].Value, "X-CSRF-Token", me.CSRFToken}
+		c.call(t, change, "/api/v1/auth/password", `{"currentPassword":"wrong password!","newPassword":"a third long password"}`, session...)
+		c.call(t, change, "/api/v1/auth/password", `{"currentPassword":"another long password","newPassword":"short"}`, session...)
+		c.call(t, change, "/api/v1/auth/password", `{"currentPassword":"another long password","newPassword":"a third long password"}`, session...)
+		c.call(t, change, "/api/v1/auth/password", `{"currentPassword":"x","newPassword":"a third long password"}`)
+
 		const tokens, revoke = "POST /api/v1/tokens", "DELETE /api/v1/tokens/{id}"
 		status, raw, _ = c.call(t, tokens, "/api/v1/tokens", `{"name":"soar","grants":[{"tenantId":"default","role":"responder"}],"expiresDateTime":"2999-01-01T00:00:00Z"}`)
 		var created struct {
@@ -788,6 +803,25 @@ func TestOpenAPIResponses(t *testing.T) {
 		c.call(t, audit, withQuery("/api/v1/audit", "$top", "5"), "")
 		c.call(t, audit, withQuery("/api/v1/audit", "action", "login", "format", "csv"), "")
 		c.call(t, audit, withQuery("/api/v1/audit", "since", "yesterday"), "")
+	})
+
+	// Tenants as an admin of every tenant manages them, a disabled
+	// tenant, and the merged queue (Weft-Tenant: *).
+	t.Run("Tenants", func(t *testing.T) {
+		const create, one, patch = "POST /api/v1/tenants", "GET /api/v1/tenants/{id}", "PATCH /api/v1/tenants/{id}"
+		c.call(t, create, "/api/v1/tenants", `{"id":"acme","displayName":"Acme Corp"}`)
+		c.call(t, create, "/api/v1/tenants", `{"id":"acme"}`)
+		c.call(t, create, "/api/v1/tenants", `{"id":"bad id!"}`)
+		c.call(t, create, "/api/v1/tenants", `{}`, ct(textCT)...)
+		c.call(t, one, "/api/v1/tenants/acme", "")
+		c.call(t, one, "/api/v1/tenants/nobody", "")
+		c.call(t, patch, "/api/v1/tenants/acme", `{"displayName":"Acme","disabled":true}`)
+		c.call(t, patch, "/api/v1/tenants/default", `{"disabled":true}`)
+		c.call(t, patch, "/api/v1/tenants/nobody", `{"disabled":false}`)
+		c.call(t, "POST /api/v1/alerts", "/api/v1/alerts", `{}`, tenant, "acme")
+		c.call(t, patch, "/api/v1/tenants/acme", `{"disabled":false}`)
+		c.call(t, "GET /api/v1/incidents", withQuery("/api/v1/incidents", "$count", "true", "$top", "2"), "", tenant, "*")
+		c.call(t, "GET /api/v1/incidents/export.csv", "/api/v1/incidents/export.csv", "", tenant, "*")
 	})
 
 	// Each request that succeeded, again for a tenant that has nothing

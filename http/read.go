@@ -36,6 +36,9 @@ func (s *Server) handleGetAlert(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, a)
 }
 
+// handleListIncidents serves GET /api/v1/incidents: the queue of the
+// request's tenant or, with Weft-Tenant: *, the merged queue of every
+// tenant the principal may read (tenants.go), with the same query options.
 func (s *Server) handleListIncidents(w http.ResponseWriter, r *http.Request) {
 	p, err := parseListOptions(r.URL.Query(), true, "alerts")
 	if err != nil {
@@ -55,6 +58,15 @@ func (s *Server) handleListIncidents(w http.ResponseWriter, r *http.Request) {
 	}
 	q.TenantID, q.Top, q.Skip, q.Count, q.ExpandAlerts = tenantOf(r), p.Top, p.Skip, p.Count, p.expands("alerts")
 	q.Filter = queryGroups(r, q.Filter)
+	if q.TenantID == weft.AllTenants {
+		// The merged queue (Weft-Tenant: *): the tenants authorize found
+		// the principal may read, each row labelled with its tenantId.
+		q.TenantID, q.TenantIDs = "", authOf(r).tenants
+		if len(q.TenantIDs) == 0 {
+			writeList(s, w, r, p, []*weft.Incident{}, 0, false)
+			return
+		}
+	}
 	page, err := s.store.ListIncidents(r.Context(), q)
 	if err != nil {
 		s.writeError(w, r, err)

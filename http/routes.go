@@ -61,9 +61,13 @@ type route struct {
 	pattern string
 	// need is the weakest role that may call the route; it must be set for
 	// scopeTenant and scopeServer and empty otherwise.
-	need    weft.Role
-	scope   routeScope
-	groups  groupLimit
+	need   weft.Role
+	scope  routeScope
+	groups groupLimit
+	// merged: the route also serves the tenant "*" (Weft-Tenant: *), the
+	// merged queue of every tenant the principal may read (authorize,
+	// mergedTenants); any other scopeTenant route refuses "*" (400).
+	merged  bool
 	handler http.HandlerFunc
 }
 
@@ -76,13 +80,21 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /healthz", scope: scopePublic, handler: s.handleHealth},
 		{pattern: "GET /readyz", scope: scopePublic, handler: s.handleReady},
 		{pattern: "GET /api/v1/openapi.json", scope: scopePublic, handler: s.handleOpenAPI},
-		// Metrics describe every tenant's traffic: a server-wide admin.
-		{pattern: "GET /metrics", need: admin, scope: scopeServer, handler: s.metrics.handler(s.opts.Registry).ServeHTTP},
+		// Metrics count every tenant's traffic, so they need a role in
+		// every tenant; a viewer's is enough (a "*" viewer token is what a
+		// Prometheus job gets): they hold counts, never alert content.
+		{pattern: "GET /metrics", need: viewer, scope: scopeServer, handler: s.metrics.handler(s.opts.Registry).ServeHTTP},
 
 		{pattern: "POST /api/v1/auth/login", scope: scopePublic, handler: s.handleLogin},
 		{pattern: "POST /api/v1/auth/logout", scope: scopeSelf, handler: s.handleLogout},
 		{pattern: "GET /api/v1/auth/me", scope: scopeSelf, handler: s.handleMe},
+		{pattern: "POST /api/v1/auth/password", scope: scopeSelf, handler: s.handleChangePassword},
 		{pattern: "GET /api/v1/tenants", scope: scopeSelf, handler: s.handleListTenants},
+		// Tenants are created, renamed, disabled and enabled by an admin of
+		// every tenant (tenants.go).
+		{pattern: "POST /api/v1/tenants", need: admin, scope: scopeServer, handler: s.handleCreateTenant},
+		{pattern: "GET /api/v1/tenants/{id}", need: admin, scope: scopeServer, handler: s.handleGetTenant},
+		{pattern: "PATCH /api/v1/tenants/{id}", need: admin, scope: scopeServer, handler: s.handlePatchTenant},
 
 		{pattern: "GET /api/v1/users", need: admin, scope: scopeServer, handler: s.handleListUsers},
 		{pattern: "POST /api/v1/users", need: admin, scope: scopeServer, handler: s.handleCreateUser},
@@ -100,7 +112,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "PATCH /api/v1/alerts/{id}", need: analyst, groups: groupsAlert, handler: s.handlePatchAlert},
 		{pattern: "POST /api/v1/alerts/moveAlerts", need: analyst, handler: s.handleMoveAlerts},
 
-		{pattern: "GET /api/v1/incidents", need: viewer, groups: groupsQuery, handler: s.handleListIncidents},
+		{pattern: "GET /api/v1/incidents", need: viewer, groups: groupsQuery, merged: true, handler: s.handleListIncidents},
 		{pattern: "PATCH /api/v1/incidents", need: analyst, handler: s.handleBulkUpdate},
 		{pattern: "GET /api/v1/incidents/export.csv", need: viewer, groups: groupsQuery, handler: s.handleExportIncidents},
 		{pattern: "POST /api/v1/incidents/mergeIncidents", need: analyst, handler: s.handleMergeIncidents},
@@ -162,6 +174,8 @@ func (rt route) check() error {
 		return fmt.Errorf("http: route %q is open to every principal or to everyone, so it takes no role (%q)", rt.pattern, rt.need)
 	case rt.scope != scopeTenant && rt.groups != groupsRefused:
 		return fmt.Errorf("http: route %q does not act in a tenant, so it has no device-group limit", rt.pattern)
+	case rt.merged && (rt.scope != scopeTenant || stateChanging(method)):
+		return fmt.Errorf("http: route %q cannot serve the merged queue: only a tenant route that reads can", rt.pattern)
 	}
 	return nil
 }

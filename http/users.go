@@ -24,6 +24,10 @@ import (
 //	GET    /api/v1/tokens                {"value":[Token…]}
 //	POST   /api/v1/tokens                {"name","grants","expiresDateTime"} → 201 {"token":Token,"secret":"weft_…"}
 //	DELETE /api/v1/tokens/{id}           → 204
+//
+// and, for any signed-in user, their own password:
+//
+//	POST   /api/v1/auth/password         {"currentPassword","newPassword"} → 200 {"principal","user","csrfToken"}
 
 func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	if _, err := parseListParams(r.URL.Query()); err != nil {
@@ -216,4 +220,95 @@ func checkGrants(grants []weft.Grant) error {
 		}
 	}
 	return nil
+}
+
+// handleChangePassword serves POST /api/v1/auth/password
+// {"currentPassword","newPassword"}: a signed-in user changes their own
+// password, which is how a user who must change it (an account made with a
+// one-time password) gets past checkPasswordChange. The current password is
+// checked like a sign-in — throttled per account and per address
+// (loginThrottle), a failure counted there — so a stolen session cannot be
+// used to guess it. The change ends every session of the user, this one
+// included (the store's SetPassword), and clears mustChangePassword; the
+// request's browser is then given a new session (a new cookie and CSRF
+// token, in the answer as at sign-in), so whoever held another session,
+// or this one's old cookie, is signed out. An API token has no password:
+// 400. Audited as user.password (target the user's id), failures too,
+// never with a password.
+func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
+	a := authOf(r)
+	if a.session == nil {
+		s.writeError(w, r, weft.Errorf(weft.EINVALID, "an API token has no password; an admin revokes it and creates another (DELETE, POST /api/v1/tokens)"))
+		return
+	}
+	var b struct {
+		CurrentPassword string `json:"currentPassword"`
+		NewPassword     string `json:"newPassword"`
+	}
+	if err := readManageBody(w, r, &b); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	switch {
+	case b.CurrentPassword == "" || b.NewPassword == "":
+		s.writeError(w, r, weft.Errorf(weft.EINVALID, "currentPassword and newPassword: both are required"))
+		return
+	case b.CurrentPassword == b.NewPassword:
+		s.writeError(w, r, weft.Errorf(weft.EINVALID, "newPassword: must differ from the current password"))
+		return
+	}
+	ctx := context.WithoutCancel(r.Context())
+	p, addr := a.principal, remoteHost(r)
+	key := strings.ToLower(p.Name)
+	entry := weft.AuditEntry{Actor: p.Name, Kind: p.Kind, Action: "user.password", Target: p.ID, RemoteAddr: addr, Outcome: weft.AuditFailure}
+	if wait := s.logins.wait(key, addr); wait > 0 {
+		entry.Detail = "throttled"
+		s.audit(ctx, entry)
+		w.Header().Set("Retry-After", retryAfter(wait))
+		s.writeError(w, r, weft.Errorf(weft.ETOOMANY, "too many failed attempts for this account or address; retry in %s", wait.Round(time.Second)))
+		return
+	}
+	if _, err := s.auth.Authenticate(ctx, p.Name, b.CurrentPassword); err != nil {
+		if weft.ErrorCode(err) != weft.EUNAUTHENTICATED {
+			s.writeError(w, r, err)
+			return
+		}
+		s.logins.fail(key, addr)
+		entry.Detail = "wrong current password"
+		s.audit(ctx, entry)
+		// 403, not 401: the session is valid, and a client must not take
+		// the answer for a sign-out.
+		s.writeError(w, r, weft.Errorf(weft.EFORBIDDEN, "currentPassword: is not the password of %s", p.Name))
+		return
+	}
+	s.logins.succeed(key)
+	if err := s.auth.SetPassword(ctx, p.ID, b.NewPassword, false); err != nil {
+		entry.Detail = weft.ErrorCode(err)
+		s.audit(ctx, entry)
+		if code := weft.ErrorCode(err); code == weft.EINVALID {
+			// The store names the field "password".
+			err = weft.Errorf(code, "newPassword: %s", strings.TrimPrefix(weft.ErrorMessage(err), "password: "))
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	entry.Outcome, entry.Detail = weft.AuditSuccess, "own password; every session ended"
+	s.audit(ctx, entry)
+	secret, sess, err := s.auth.CreateSession(ctx, p.ID, addr, truncateForMessage(r.UserAgent()))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, err := s.auth.FindUser(ctx, p.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	http.SetCookie(w, s.sessionCookie(r, secret, int(weft.SessionMax/time.Second)))
+	w.Header().Set("Cache-Control", "no-store")
+	s.writeJSON(w, http.StatusOK, meAnswer{
+		Principal: &weft.Principal{Kind: weft.PrincipalUser, ID: u.ID, Name: u.Name, Grants: u.Grants},
+		User:      u,
+		CSRFToken: sess.CSRF,
+	})
 }

@@ -31,7 +31,9 @@ import (
 //     read on the read pool. They write only to record use — a token's
 //     last-used or a session's last-seen time — and only when the stored
 //     time is touchEvery or more behind, so a credential costs at most one
-//     small write a minute however many requests it makes. The write is
+//     small write a minute however many requests it makes; a token's
+//     write also appends its token.use audit entry (TokenPrincipalFrom),
+//     so the audit log has one per token per minute of use. The write is
 //     conditional (it changes nothing if another request wrote first), so
 //     concurrent requests that all saw an old time are harmless. The
 //     write waits for the write lock like any other, so once a minute one
@@ -434,8 +436,22 @@ var dummySecretHash = auth.HashSecret(auth.NewSecret())
 // one says so (only once its secret is proved, so the answer discloses
 // nothing to whoever does not hold it). Revocation takes effect at the
 // next call: nothing is cached. Use is recorded at most once a minute (see
-// the top of this file); a failure to record it does not fail the call.
+// the top of this file and TokenPrincipalFrom); a failure to record it does
+// not fail the call.
 func (s *Store) TokenPrincipal(ctx context.Context, token string) (*weft.Principal, error) {
+	return s.TokenPrincipalFrom(ctx, token, "", "")
+}
+
+// TokenPrincipalFrom is TokenPrincipal for a request from remoteAddr to
+// target ("GET /api/v1/incidents"): when it records the token's use — at
+// most once a minute per token, the write TokenPrincipal makes anyway — it
+// appends, in the same transaction, the audit entry token.use (actor
+// "token:NAME", the remote address, the target). So the audit log holds
+// one entry per token per minute of use, naming the first request of that
+// minute, at no cost to the other requests; the entry and the last-used
+// time are written together or not at all. remoteAddr and target are cut
+// to the audit log's bounds.
+func (s *Store) TokenPrincipalFrom(ctx context.Context, token, remoteAddr, target string) (*weft.Principal, error) {
 	id, secret, ok := auth.ParseToken(token)
 	if !ok {
 		return nil, weft.Errorf(weft.EUNAUTHENTICATED, "the API token is not valid")
@@ -471,10 +487,32 @@ func (s *Store) TokenPrincipal(ctx context.Context, token string) (*weft.Princip
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: token %s: %w", id, err)
 	}
+	p := &weft.Principal{Kind: weft.PrincipalToken, ID: id, Name: "token:" + name, Grants: grants}
 	if !lastUse.Valid || now.Sub(fromNanos(lastUse.Int64)) >= touchEvery {
-		s.touch(ctx, "record token use", `UPDATE tokens SET last_used = ?1 WHERE id = ?2 AND (last_used IS NULL OR last_used <= ?1 - ?3)`, id)
+		s.touchToken(ctx, p, remoteAddr, target)
 	}
-	return &weft.Principal{Kind: weft.PrincipalToken, ID: id, Name: "token:" + name, Grants: grants}, nil
+	return p, nil
+}
+
+// touchToken records a token's use: its last-used time and, when this
+// request is the one that wrote it (the update is conditional, so of
+// concurrent requests that saw an old time only one does), the token.use
+// audit entry. Best-effort, like touch.
+func (s *Store) touchToken(ctx context.Context, p *weft.Principal, remoteAddr, target string) {
+	_ = s.authWrite(ctx, "record token use", func(tx *sql.Tx, now int64) error {
+		res, err := tx.ExecContext(ctx, `UPDATE tokens SET last_used = ?1 WHERE id = ?2 AND (last_used IS NULL OR last_used <= ?1 - ?3)`,
+			now, p.ID, int64(touchEvery))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (time, actor, actor_kind, tenant_id, action, target, remote_addr, outcome, detail)
+			VALUES (?, ?, ?, '', 'token.use', ?, ?, ?, '')`, now, cut(p.Name, maxAuditFieldBytes), string(weft.PrincipalToken),
+			cut(target, maxAuditFieldBytes), cut(remoteAddr, maxRemoteAddrBytes), weft.AuditSuccess)
+		return err
+	})
 }
 
 // touch runs a use-recording update, (now, id, touchEvery) its arguments.
@@ -607,11 +645,11 @@ func (s *Store) SessionPrincipal(ctx context.Context, secret string) (*weft.Prin
 		stored         []byte
 		created, seen  int64
 		name, grantsJS string
-		disabled       bool
+		disabled, must bool
 	)
 	err := s.read.QueryRowContext(ctx, `SELECT s.id, s.secret_hash, s.user_id, s.csrf, s.created, s.last_seen, s.remote_addr, s.user_agent,
-		u.name, u.grants, u.disabled FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_hash = ?`, hash).
-		Scan(&sess.ID, &stored, &sess.UserID, &sess.CSRF, &created, &seen, &sess.RemoteAddr, &sess.UserAgent, &name, &grantsJS, &disabled)
+		u.name, u.grants, u.disabled, u.must_change FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_hash = ?`, hash).
+		Scan(&sess.ID, &stored, &sess.UserID, &sess.CSRF, &created, &seen, &sess.RemoteAddr, &sess.UserAgent, &name, &grantsJS, &disabled, &must)
 	s.leave()
 	if errNotFound(err) {
 		return nil, nil, ended
@@ -638,7 +676,8 @@ func (s *Store) SessionPrincipal(ctx context.Context, secret string) (*weft.Prin
 		s.touch(ctx, "record session use", `UPDATE sessions SET last_seen = ?1 WHERE id = ?2 AND last_seen <= ?1 - ?3`, sess.ID)
 		sess.LastSeen = now.UTC()
 	}
-	return &weft.Principal{Kind: weft.PrincipalUser, ID: sess.UserID, Name: name, Grants: grants, SessionID: sess.ID}, &sess, nil
+	return &weft.Principal{Kind: weft.PrincipalUser, ID: sess.UserID, Name: name, Grants: grants, SessionID: sess.ID,
+		MustChangePassword: must}, &sess, nil
 }
 
 // DeleteSession implements weft.AuthStore: sign-out. A secret that is not

@@ -517,6 +517,69 @@ func TestTokenLastUsedAtMostOnceAMinute(t *testing.T) {
 	}
 }
 
+// TestTokenUseAudited checks that a token's use is in the audit log once
+// per minute of use, with the write of its last-used time: the first
+// request of the minute, from where it came, and nothing for the requests
+// that write no last-used time.
+func TestTokenUseAudited(t *testing.T) {
+	clock := newTestClock()
+	s, _ := openAuthStore(t, clock)
+	ctx := t.Context()
+	_, full, err := s.CreateToken(ctx, &weft.Token{Name: "soar"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type use struct {
+		after          time.Duration
+		addr, target   string
+		withoutRequest bool // TokenPrincipal, which knows no address
+	}
+	for _, u := range []use{
+		{0, "192.0.2.1", "GET /api/v1/incidents", false},                    // audited
+		{10 * time.Second, "192.0.2.2", "GET /api/v1/alerts", false},        // same minute: not
+		{50 * time.Second, "192.0.2.3", "PATCH /api/v1/incidents/7", false}, // a minute after the first: audited
+		{59 * time.Second, "", "", true},
+		{time.Second, "", "", true}, // a minute after the last: audited, without an address
+	} {
+		clock.Add(u.after)
+		var err error
+		if u.withoutRequest {
+			_, err = s.TokenPrincipal(ctx, full)
+		} else {
+			_, err = s.TokenPrincipalFrom(ctx, full, u.addr, u.target)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A refused token is no use.
+	if _, err := s.TokenPrincipalFrom(ctx, full+"x", "192.0.2.9", "GET /x"); weft.ErrorCode(err) != weft.EUNAUTHENTICATED {
+		t.Fatalf("a wrong secret: got %v, want EUNAUTHENTICATED", err)
+	}
+	entries, _, err := s.ListAudit(ctx, weft.AuditQuery{Action: "token.use"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct{ actor, kind, addr, target, outcome string }
+	var got []row
+	for _, e := range entries {
+		got = append(got, row{e.Actor, string(e.Kind), e.RemoteAddr, e.Target, e.Outcome})
+	}
+	want := []row{ // newest first
+		{"token:soar", "token", "", "", "success"},
+		{"token:soar", "token", "192.0.2.3", "PATCH /api/v1/incidents/7", "success"},
+		{"token:soar", "token", "192.0.2.1", "GET /api/v1/incidents", "success"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("entry %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
 func TestSessions(t *testing.T) {
 	clock := newTestClock()
 	s, _ := openAuthStore(t, clock)
@@ -869,8 +932,13 @@ func TestAuthConcurrent(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if got, _, err := s.ListAudit(ctx, weft.AuditQuery{Top: 1000}); err != nil || len(got) != 100 {
+	if got, _, err := s.ListAudit(ctx, weft.AuditQuery{Action: "request", Top: 1000}); err != nil || len(got) != 100 {
 		t.Fatalf("got %d audit entries, %v; want 100", len(got), err)
+	}
+	// One token.use per minute the clock moved at most, however many
+	// requests saw an old last-used time at once.
+	if got, _, err := s.ListAudit(ctx, weft.AuditQuery{Action: "token.use", Top: 1000}); err != nil || len(got) < 1 || len(got) > 20 {
+		t.Fatalf("got %d token.use entries, %v; want 1 to 20 (one a minute, 20 minutes)", len(got), err)
 	}
 	if list, err := s.ListTokens(ctx); err != nil || len(list) != 5 {
 		t.Fatalf("got %d tokens, %v; want 5", len(list), err)

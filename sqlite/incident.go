@@ -48,7 +48,8 @@ func (s *Store) FindIncident(ctx context.Context, tenantID string, id int64, exp
 	return incs[0], nil
 }
 
-// ListIncidents returns a page of a tenant's incidents: those that match
+// ListIncidents returns a page of a tenant's incidents (or of q.TenantIDs'):
+// those that match
 // q.Status, q.Filter and q.Search (see weft.IncidentQuery; sqlite/queue.go
 // translates them to SQL), in q.OrderBy order (default: most recently
 // updated first), ties broken by highest id first. Paging is as in
@@ -85,8 +86,20 @@ func (s *Store) ListIncidents(ctx context.Context, q weft.IncidentQuery) (weft.I
 		page.Incidents, page.More = incs[:limit], true
 	}
 	if q.ExpandAlerts && len(page.Incidents) > 0 {
-		if err := expandIncidentAlerts(ctx, tx, q.TenantID, page.Incidents); err != nil {
-			return weft.IncidentPage{}, fmt.Errorf("sqlite: list incidents: %w", err)
+		// expandIncidentAlerts reads one tenant's alerts: a merged page is
+		// expanded tenant by tenant.
+		byTenant := map[string][]*weft.Incident{}
+		var order []string
+		for _, inc := range page.Incidents {
+			if _, ok := byTenant[inc.TenantID]; !ok {
+				order = append(order, inc.TenantID)
+			}
+			byTenant[inc.TenantID] = append(byTenant[inc.TenantID], inc)
+		}
+		for _, t := range order {
+			if err := expandIncidentAlerts(ctx, tx, t, byTenant[t]); err != nil {
+				return weft.IncidentPage{}, fmt.Errorf("sqlite: list incidents: %w", err)
+			}
 		}
 	}
 	if q.Count {

@@ -64,12 +64,20 @@ var sqlOps = map[weft.FilterOp]string{
 
 // incidentWhere returns the WHERE clause (without the keyword) of q and its
 // arguments, for a page or, with count, for counting the matches. The tenant
-// is always the first term. An invalid status or a filter the parser would
-// not produce is EINVALID.
+// is always the first term: tenant_id = ? for one tenant (the plan of the
+// single-tenant queue), tenant_id IN (…) for the tenants of a merged queue
+// (q.TenantIDs), and every sub-query is held to the same tenants. An invalid
+// status or a filter the parser would not produce is EINVALID.
 func incidentWhere(q weft.IncidentQuery, count bool) (string, []any, error) {
+	tenants := []string{q.TenantID}
+	if len(q.TenantIDs) > 0 {
+		if len(q.TenantIDs) > weft.MaxQueueTenants {
+			return "", nil, weft.Errorf(weft.EINVALID, "a merged queue covers at most %d tenants, not %d", weft.MaxQueueTenants, len(q.TenantIDs))
+		}
+		tenants = q.TenantIDs
+	}
 	var b strings.Builder
-	args := []any{q.TenantID}
-	b.WriteString("tenant_id = ?")
+	args := writeTenantTerm(&b, nil, "tenant_id", tenants)
 	if len(q.Status) > 0 {
 		for _, st := range q.Status {
 			if !validStatus(st) {
@@ -84,7 +92,7 @@ func incidentWhere(q weft.IncidentQuery, count bool) (string, []any, error) {
 		// them, whatever it says about status.
 		b.WriteString(" AND status <> 'redirected' AND ")
 		var err error
-		if args, err = writeFilter(&b, args, q.TenantID, q.Filter, count); err != nil {
+		if args, err = writeFilter(&b, args, tenants, q.Filter, count); err != nil {
 			return "", nil, err
 		}
 	}
@@ -97,7 +105,7 @@ func incidentWhere(q weft.IncidentQuery, count bool) (string, []any, error) {
 		}
 		// An impacted asset: the incidents whose alerts name the entity.
 		b.WriteString(" OR ")
-		args = writeEntityMatch(&b, args, q.TenantID, []string{s})
+		args = writeEntityMatch(&b, args, tenants, []string{s})
 		b.WriteString(")")
 	}
 	return b.String(), args, nil
@@ -148,7 +156,7 @@ func escapeLike(s string) string {
 // matches, built once (for a count), rather than a probe per candidate row
 // (for a page). The terms of an AND that also holds a time window (see
 // timeWindow) are probed even in a count.
-func writeFilter(b *strings.Builder, args []any, tenantID string, f *weft.IncidentFilter, set bool) ([]any, error) {
+func writeFilter(b *strings.Builder, args []any, tenants []string, f *weft.IncidentFilter, set bool) ([]any, error) {
 	switch f.Op {
 	case weft.FilterAnd, weft.FilterOr:
 		termSet := set && (f.Op == weft.FilterOr || !timeWindow(f.Terms))
@@ -158,7 +166,7 @@ func writeFilter(b *strings.Builder, args []any, tenantID string, f *weft.Incide
 				b.WriteString(" " + strings.ToUpper(string(f.Op)) + " ")
 			}
 			var err error
-			if args, err = writeFilter(b, args, tenantID, t, termSet); err != nil {
+			if args, err = writeFilter(b, args, tenants, t, termSet); err != nil {
 				return nil, err
 			}
 		}
@@ -178,9 +186,9 @@ func writeFilter(b *strings.Builder, args []any, tenantID string, f *weft.Incide
 				return nil, weft.Errorf(weft.EINVALID, "$filter: entities/any needs a value")
 			}
 			if f.Field == "deviceGroups" {
-				return writeDeviceGroupMatch(b, args, tenantID, vals), nil
+				return writeDeviceGroupMatches(b, args, tenants, vals), nil
 			}
-			return writeEntityMatch(b, args, tenantID, vals), nil
+			return writeEntityMatch(b, args, tenants, vals), nil
 		}
 		field, ok := queueCollections[f.Field]
 		if !ok {
@@ -195,12 +203,14 @@ func writeFilter(b *strings.Builder, args []any, tenantID string, f *weft.Incide
 		// that set (120,000 ids at 200,000 incidents) cost more than
 		// probing the week's few thousand candidates.
 		if set {
-			b.WriteString("id IN (SELECT incident_id FROM incident_terms WHERE tenant_id = ? AND field = " + strconv.Itoa(field))
+			b.WriteString("id IN (SELECT incident_id FROM incident_terms WHERE ")
+			args = writeTenantTerm(b, args, "tenant_id", tenants)
+			b.WriteString(" AND field = " + strconv.Itoa(field))
 		} else {
-			b.WriteString("EXISTS (SELECT 1 FROM incident_terms WHERE incident_terms.tenant_id = ? AND field = " + strconv.Itoa(field) +
-				" AND incident_id = incidents.id")
+			b.WriteString("EXISTS (SELECT 1 FROM incident_terms WHERE ")
+			args = writeTenantTerm(b, args, "incident_terms.tenant_id", tenants)
+			b.WriteString(" AND field = " + strconv.Itoa(field) + " AND incident_id = incidents.id")
 		}
-		args = append(args, tenantID)
 		if len(f.Values) > 0 {
 			b.WriteString(" AND value IN (?" + repeatParams(len(f.Values)-1) + ")")
 			for _, v := range f.Values {
@@ -392,7 +402,7 @@ func entityKeys(name string) []string {
 // of a tenant's entities —, their alerts by alert_entities' primary key
 // (entity first), the alerts' incidents by rowid. Each table is held to the
 // tenant.
-func writeEntityMatch(b *strings.Builder, args []any, tenantID string, names []string) []any {
+func writeEntityMatch(b *strings.Builder, args []any, tenants []string, names []string) []any {
 	var keys, trimmed []any
 	for _, n := range names {
 		n = strings.TrimSpace(n)
@@ -401,15 +411,70 @@ func writeEntityMatch(b *strings.Builder, args []any, tenantID string, names []s
 		}
 		trimmed = append(trimmed, n)
 	}
-	b.WriteString(`id IN (SELECT a.incident_id FROM alert_entities ae JOIN alerts a ON a.seq = ae.alert_seq
+	if len(tenants) == 1 {
+		tenantID := tenants[0]
+		b.WriteString(`id IN (SELECT a.incident_id FROM alert_entities ae JOIN alerts a ON a.seq = ae.alert_seq
 		WHERE ae.entity_id IN (SELECT id FROM entities WHERE tenant_id = ? AND entity_key IN (?` + repeatParams(len(keys)-1) + `)
 			UNION SELECT id FROM entities WHERE tenant_id = ? AND name COLLATE NOCASE IN (?` + repeatParams(len(trimmed)-1) + `))
 		AND ae.tenant_id = ? AND a.tenant_id = ? AND a.incident_id IS NOT NULL)`)
-	args = append(args, tenantID)
+		args = append(args, tenantID)
+		args = append(args, keys...)
+		args = append(args, tenantID)
+		args = append(args, trimmed...)
+		return append(args, tenantID, tenantID)
+	}
+	// Several tenants (a merged queue): entity, alert and incident ids are
+	// global, and an alert's entities are of its own tenant, so holding
+	// each table to the set of tenants keeps every match within one.
+	b.WriteString(`id IN (SELECT a.incident_id FROM alert_entities ae JOIN alerts a ON a.seq = ae.alert_seq
+		WHERE ae.entity_id IN (SELECT id FROM entities WHERE `)
+	args = writeTenantTerm(b, args, "tenant_id", tenants)
+	b.WriteString(` AND entity_key IN (?` + repeatParams(len(keys)-1) + `)
+			UNION SELECT id FROM entities WHERE `)
 	args = append(args, keys...)
-	args = append(args, tenantID)
+	args = writeTenantTerm(b, args, "tenant_id", tenants)
+	b.WriteString(` AND name COLLATE NOCASE IN (?` + repeatParams(len(trimmed)-1) + `))
+		AND `)
 	args = append(args, trimmed...)
-	return append(args, tenantID, tenantID)
+	args = writeTenantTerm(b, args, "ae.tenant_id", tenants)
+	b.WriteString(` AND `)
+	args = writeTenantTerm(b, args, "a.tenant_id", tenants)
+	b.WriteString(` AND a.incident_id IS NOT NULL)`)
+	return args
+}
+
+// writeTenantTerm appends to b the term "col is one of tenants" (col = ?
+// for one, so that a single tenant's query is what it always was) and the
+// tenants to args.
+func writeTenantTerm(b *strings.Builder, args []any, col string, tenants []string) []any {
+	if len(tenants) == 1 {
+		b.WriteString(col + " = ?")
+	} else {
+		b.WriteString(col + " IN (?" + repeatParams(len(tenants)-1) + ")")
+	}
+	for _, t := range tenants {
+		args = append(args, t)
+	}
+	return args
+}
+
+// writeDeviceGroupMatches appends the device-group term for each tenant,
+// ORed: a device group is defined by a tenant's own asset inventory, so
+// the term is held to one tenant at a time (an asset of one tenant never
+// puts another's device in a group).
+func writeDeviceGroupMatches(b *strings.Builder, args []any, tenants []string, groups []string) []any {
+	if len(tenants) == 1 {
+		return writeDeviceGroupMatch(b, args, tenants[0], groups)
+	}
+	b.WriteByte('(')
+	for i, t := range tenants {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		args = writeDeviceGroupMatch(b, args, t, groups)
+	}
+	b.WriteByte(')')
+	return args
 }
 
 // writeDeviceGroupMatch appends to b the term "the incident's alerts name a

@@ -92,6 +92,35 @@ func (s *Store) ListTenants(ctx context.Context) ([]*weft.Tenant, error) {
 	return ts, nil
 }
 
+// UpdateTenant changes a tenant's display name and disabled flag; nil
+// leaves one as it is. See weft.TenantStore.UpdateTenant for its errors. A
+// tenant that is disabled keeps its records: the API refuses its alerts and
+// its routes (docs/security.md, "Tenants"), the store does not.
+func (s *Store) UpdateTenant(ctx context.Context, id string, displayName *string, disabled *bool) (*weft.Tenant, error) {
+	if displayName != nil && (*displayName == "" || len(*displayName) > weft.MaxTenantDisplayName) {
+		return nil, weft.Errorf(weft.EINVALID, "displayName: must be 1 to %d bytes long", weft.MaxTenantDisplayName)
+	}
+	if disabled != nil && *disabled && id == weft.DefaultTenantID {
+		return nil, weft.Errorf(weft.EINVALID, "disabled: the %q tenant cannot be disabled; requests that name no tenant act in it", weft.DefaultTenantID)
+	}
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	res, err := s.write.ExecContext(ctx,
+		`UPDATE tenants SET display_name = coalesce(?, display_name), disabled = coalesce(?, disabled) WHERE tenant_id = ?`,
+		displayName, disabled, id)
+	s.leave()
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: update tenant: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, fmt.Errorf("sqlite: update tenant: %w", err)
+	} else if n == 0 {
+		return nil, weft.Errorf(weft.ENOTFOUND, "tenant %q not found", truncate(id, 80))
+	}
+	return s.FindTenant(ctx, id)
+}
+
 // isConstraint reports whether err is the SQLite constraint violation with
 // the given extended result code.
 func isConstraint(err error, code int) bool {
