@@ -149,6 +149,10 @@ type User struct {
 	// MustChangePassword is set for an account created with a one-time
 	// password.
 	MustChangePassword bool `json:"mustChangePassword"`
+	// OIDCSubject is the OpenID Connect identity the user signs in with,
+	// "<issuer>#<sub>" ("": none). It is set at the user's first OIDC
+	// sign-in, by a verified e-mail address equal to the user's name.
+	OIDCSubject string `json:"oidcSubject,omitempty"`
 }
 
 // Token is an API token as stored: its secret is shown once, when it is
@@ -258,6 +262,15 @@ type AuthStore interface {
 	// CreateSession starts a session for a user and returns its secret
 	// (the cookie's value) and the session.
 	CreateSession(ctx context.Context, userID, remoteAddr, userAgent string) (string, *Session, error)
+	// FindUserByOIDC returns the user linked to an OpenID Connect
+	// identity, "<issuer>#<sub>" (User.OIDCSubject); ENOTFOUND when none.
+	FindUserByOIDC(ctx context.Context, subject string) (*User, error)
+	// LinkOIDC links a user to an OpenID Connect identity; linking it again
+	// to the same one is no error. ECONFLICT when the user is linked to
+	// another identity or the identity to another user, ENOTFOUND for an
+	// unknown user.
+	LinkOIDC(ctx context.Context, userID, subject string) error
+
 	// SessionPrincipal returns the principal and session of a session
 	// secret and extends its idle time; EUNAUTHENTICATED when unknown,
 	// idle past SessionIdle, older than SessionMax, or its user disabled.

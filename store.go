@@ -41,6 +41,8 @@ type AlertStore interface {
 	// content differs; otherwise it is a duplicate (same content) or stale
 	// (older version). Repeats within one batch follow the same rule in batch
 	// order. A new alert is placed in an incident in the same transaction.
+	// A batch with an alert of a disabled tenant is refused as a whole
+	// (EINVALID naming the alert and the tenant).
 	StoreAlerts(ctx context.Context, alerts []*Alert) ([]StoreResult, error)
 
 	// FindAlert returns one alert with its raw original. It returns an
@@ -55,8 +57,12 @@ type AlertStore interface {
 type AlertQuery struct {
 	TenantID   string
 	IncidentID int64 // 0: any
-	Top, Skip  int   // Top 0 means the default page size
-	Count      bool  // also count all matches
+	// IncidentFilter, when set, keeps only the alerts whose incident it
+	// matches (as the incident queue's $filter would); the API uses it to
+	// hold a principal limited to device groups to their incidents.
+	IncidentFilter *IncidentFilter
+	Top, Skip      int  // Top 0 means the default page size
+	Count          bool // also count all matches
 }
 
 // AlertPage is one page of alerts. Count is the total number of matches when

@@ -246,7 +246,7 @@ func (s *Server) authorize(r *http.Request, rt route, info *authInfo) error {
 			// "*" names every tenant in a grant; as the request's tenant
 			// it is the merged queue, and nothing else (tenants.go).
 			if !rt.merged {
-				return weft.Errorf(weft.EINVALID, "%s: %q (every tenant) is accepted only by the merged queue, GET /api/v1/incidents; name one tenant here", TenantHeader, weft.AllTenants)
+				return weft.Errorf(weft.EINVALID, "%s: %q (every tenant) is accepted only by the merged queue, GET /api/v1/incidents and its CSV export; name one tenant here", TenantHeader, weft.AllTenants)
 			}
 			ts, err := s.mergedTenants(r.Context(), p, rt.need)
 			if err != nil {
@@ -439,7 +439,7 @@ func (s *Server) checkGroups(r *http.Request, limit groupLimit, tenant string, g
 	}
 	switch limit {
 	case groupsQuery:
-		return nil // the handler limits its query (queryGroups)
+		return nil // the handler limits what it serves (queryGroups; the event stream: streamAccess)
 	case groupsIncident:
 		id, err := parseIncidentID(r.PathValue("id"))
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -615,8 +616,8 @@ func TestDeviceGroupLimits(t *testing.T) {
 		{"ErrChangeOutside", "PATCH", "/api/v1/incidents/" + id("srv-01.contoso.com"), `{"status":"inProgress"}`, http.StatusNotFound},
 		{"ErrCommentOutside", "POST", "/api/v1/incidents/" + id("srv-01.contoso.com") + "/comments", `{"comment":"x"}`, http.StatusNotFound},
 		{"ErrStoryOutside", "GET", "/api/v1/incidents/" + id("srv-01.contoso.com") + "/story", "", http.StatusNotFound},
-		{"ErrAlertListNotLimitable", "GET", "/api/v1/alerts", "", http.StatusForbidden},
-		{"ErrEventsNotLimitable", "GET", "/api/v1/events", "", http.StatusForbidden},
+		// The event stream's limit is tested on a live stream
+		// (TestEventStreamDeviceGroups).
 		{"ErrEntitiesNotLimitable", "GET", "/api/v1/entities?search=ws", "", http.StatusForbidden},
 		{"ErrBulkNotLimitable", "PATCH", "/api/v1/incidents", `{}`, http.StatusForbidden},
 	} {
@@ -626,6 +627,39 @@ func TestDeviceGroupLimits(t *testing.T) {
 			}
 		})
 	}
+	t.Run("OK_AlertList", func(t *testing.T) {
+		// The alert list holds the alerts of the incidents in the groups:
+		// the incident of ws-fin's, not those of srv-01 and ws-none.
+		for _, tc := range []struct {
+			name, token string
+			want        []int64
+		}{
+			{"InGroups", finance, []int64{ids["ws-fin.contoso.com"]}},
+			{"Unlimited", admin, []int64{ids["ws-fin.contoso.com"], ids["srv-01.contoso.com"], ids["ws-none.contoso.com"]}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				a := s.send(t, "GET", "/api/v1/alerts?$count=true&$top=1000", "", bearer(tc.token)...)
+				var page struct {
+					Value []weft.Alert `json:"value"`
+					Count *int64       `json:"@odata.count"`
+				}
+				if err := json.Unmarshal([]byte(a.body), &page, json.RejectUnknownMembers(false)); a.status != http.StatusOK || err != nil {
+					t.Fatalf("got %d %.300s (%v)", a.status, a.body, err)
+				}
+				var got []int64
+				for _, al := range page.Value {
+					if !slices.Contains(got, al.IncidentID) {
+						got = append(got, al.IncidentID)
+					}
+				}
+				slices.Sort(got)
+				want := slices.Sorted(slices.Values(tc.want))
+				if !slices.Equal(got, want) || page.Count == nil || *page.Count != int64(len(page.Value)) {
+					t.Errorf("incidents of the alerts: got %v (count %v of %d), want %v", got, page.Count, len(page.Value), want)
+				}
+			})
+		}
+	})
 	t.Run("AlertsByTheirIncident", func(t *testing.T) {
 		a := s.send(t, "GET", "/api/v1/incidents/"+id("srv-01.contoso.com")+"?$expand=alerts", "", bearer(admin)...)
 		var inc weft.Incident

@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -35,6 +36,29 @@ import (
 // see a live connection; the store is also read again then, which picks up
 // commits made by another process. It ends when the client goes away, when
 // the store closes, or at Server.Close.
+//
+// The access that let the stream start is checked again while it is open
+// (streamAccess): before a batch of events is sent and at each heartbeat,
+// at most once per recheck interval (defaultRecheck), the token or session
+// is looked up again (a revoked or expired token, an ended session, a
+// disabled user), then the principal's grants in the tenant (a role that no
+// longer reads it) and the tenant (disabled). When one fails, the stream
+// sends a last frame
+//
+//	event: end
+//	data: {"code":"forbidden","reason":"tenant \"acme\" is disabled: …"}
+//
+// and ends; nothing of the batch that was about to go is sent. The frame has
+// no id, so that a client that reconnects asks from its last event; the
+// reconnection is then refused (401 or 403), which stops EventSource.
+//
+// A principal whose grant in the tenant is limited to device groups gets
+// only the events of incidents that touch a device of one of them
+// (incidentInGroups), as the queue would list them; the events of other
+// incidents are skipped, and so are events without an incident. Whether an
+// incident is in the groups is remembered until the next recheck, so that an
+// incident that joins or leaves the groups (its alerts moved, an asset's
+// group changed) is seen within one interval.
 
 // Names of the event stream's request parameters.
 const (
@@ -56,6 +80,11 @@ const (
 	// and this keeps a client that stops reading (without closing) from
 	// holding its handler forever.
 	eventWriteTimeout = 30 * time.Second
+	// defaultRecheck is the least time between two checks of an open
+	// stream's access: each is a few primary-key reads (the credential,
+	// the tenant), and a revoked token or a disabled tenant is cut off
+	// within this time of the change, before the next batch it would get.
+	defaultRecheck = 5 * time.Second
 	// MaxEventStreams bounds the event streams open at once: every commit
 	// wakes each of them to read the store, so that many would crowd out
 	// other readers. One more is refused (503).
@@ -71,9 +100,12 @@ type eventStreams struct {
 	open   int // streams open now
 	// heartbeat is the interval of keep-alive comments and max the most
 	// streams open at once; zero means defaultHeartbeat and
-	// MaxEventStreams. Tests lower them.
+	// MaxEventStreams. Tests lower them. recheck is the least time
+	// between two checks of a stream's access (zero: defaultRecheck; a
+	// negative value checks before every batch, for tests).
 	heartbeat time.Duration
 	max       int
+	recheck   time.Duration
 }
 
 // begin counts a stream in and returns the channel that Close closes. It
@@ -196,9 +228,12 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	tenant := tenantOf(r)
 	// The route table's guard has checked that the caller may read this
-	// tenant; a principal limited to device groups is refused there (403),
-	// because an event names incidents without their devices. Filtering
-	// the stream to the groups is a step still to take.
+	// tenant; access checks it again while the stream is open, and holds
+	// a principal limited to device groups to their incidents.
+	access := &streamAccess{s: s, r: r, tenant: tenant, checked: s.now()}
+	if a := authOf(r); a != nil {
+		access.groups = a.access.DeviceGroups
+	}
 	stop, err := s.events.begin()
 	if err != nil {
 		s.writeError(w, r, err)
@@ -250,9 +285,21 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			// The client reconnects with the last id it received.
 			return
 		}
+		if len(evs) > 0 {
+			if err := access.recheck(ctx); err != nil {
+				st.end(err)
+				return
+			}
+		}
 		for i := range evs {
 			q.after = evs[i].ID
-			if q.wants(&evs[i]) {
+			if !q.wants(&evs[i]) {
+				continue
+			}
+			if in, err := access.allows(ctx, &evs[i]); err != nil {
+				s.logger.Error("event stream: device groups", "tenant", tenant, "incident", evs[i].IncidentID, "err", err)
+				return
+			} else if in {
 				if err := st.event(&evs[i]); err != nil {
 					s.logger.Error("event stream: encoding an event", "id", evs[i].ID, "err", err)
 					return
@@ -273,6 +320,10 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-changed:
 		case <-heartbeat.C:
+			if err := access.recheck(ctx); err != nil {
+				st.end(err)
+				return
+			}
 			st.buf.WriteString(": keep-alive\n\n")
 			if st.flush() != nil {
 				return
@@ -283,6 +334,92 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// streamAccess is what an open event stream may send: the principal's
+// access in the tenant, checked by guard when the stream started and again
+// by recheck, and the device groups it is limited to. It belongs to one
+// stream's handler and is not safe for concurrent use.
+type streamAccess struct {
+	s      *Server
+	r      *http.Request // the stream's request, with guard's authInfo
+	tenant string
+	groups []string // the device groups of the grant; none: every incident
+	// checked is when the access was last checked; in remembers, since
+	// then, whether an incident touches the groups.
+	checked time.Time
+	in      map[int64]bool
+}
+
+// recheck checks the stream's access again, unless it was checked less than
+// the recheck interval ago: the credential (a token is looked up with
+// TokenPrincipal, whose record of use is written at most once a minute; a
+// session with SessionPrincipal, which extends its idle time, as any request
+// of the session does), the principal's role in the tenant, whether it must
+// change its password, and whether the tenant is disabled. It returns the
+// weft.Error that ends the stream: EUNAUTHENTICATED, EFORBIDDEN, ENOTFOUND
+// (a grant in the tenant taken away), or an internal error (logged). It
+// also takes up the grant's current device groups.
+func (sa *streamAccess) recheck(ctx context.Context) error {
+	s, r := sa.s, sa.r
+	now := s.now()
+	if every := cmp.Or(s.events.recheck, defaultRecheck); every > 0 && now.Sub(sa.checked) < every {
+		return nil
+	}
+	a := authOf(r)
+	if a == nil { // a handler called without guard (not through the route table)
+		return nil
+	}
+	var p *weft.Principal
+	var err error
+	gone := "the API token was revoked or has expired"
+	if a.session != nil {
+		p, _, err = s.auth.SessionPrincipal(ctx, a.secret)
+		gone = "the session has ended (signed out, expired, or its user disabled); sign in again"
+	} else {
+		_, secret, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		p, err = s.auth.TokenPrincipal(ctx, strings.TrimSpace(secret))
+	}
+	switch {
+	case weft.ErrorCode(err) == weft.EUNAVAILABLE:
+		return err
+	case err != nil:
+		return s.authError(r, err, gone)
+	case a.session != nil && p.MustChangePassword:
+		return weft.Errorf(weft.EFORBIDDEN, "%s must change their password first: POST /api/v1/auth/password", p.Name)
+	}
+	if err := weft.Authorize(p, sa.tenant, weft.RoleViewer); err != nil {
+		return err
+	}
+	if err := s.checkEnabled(r, p, sa.tenant); err != nil {
+		return err
+	}
+	access, _ := p.AccessIn(sa.tenant)
+	sa.groups, sa.checked, sa.in = access.DeviceGroups, now, nil
+	return nil
+}
+
+// allows reports whether the stream may send e: always without a
+// device-group limit; with one, when e's incident touches the groups.
+func (sa *streamAccess) allows(ctx context.Context, e *weft.Event) (bool, error) {
+	if len(sa.groups) == 0 {
+		return true, nil
+	}
+	if e.IncidentID == 0 {
+		return false, nil
+	}
+	if in, ok := sa.in[e.IncidentID]; ok {
+		return in, nil
+	}
+	err := sa.s.incidentInGroups(ctx, sa.tenant, e.IncidentID, sa.groups)
+	if err != nil && weft.ErrorCode(err) != weft.ENOTFOUND {
+		return false, err
+	}
+	if sa.in == nil {
+		sa.in = map[int64]bool{}
+	}
+	sa.in[e.IncidentID] = err == nil
+	return err == nil, nil
 }
 
 // eventWriter writes the events of one stream: a batch is built in buf and
@@ -308,6 +445,29 @@ func (st *eventWriter) event(e *weft.Event) error {
 	st.buf.Write(data)
 	st.buf.WriteString("\n\n")
 	return nil
+}
+
+// end drops the batch and sends the stream's last frame, "event: end"
+// with the code and message of err (the reason the stream ends; an error
+// that is not a weft.Error is shown as "internal error"). EUNAVAILABLE (the
+// store closing) sends nothing: the stream ends as at Server.Close, and the
+// client reconnects.
+func (st *eventWriter) end(err error) {
+	st.buf.Reset()
+	if weft.ErrorCode(err) == weft.EUNAVAILABLE {
+		return
+	}
+	data, merr := json.Marshal(struct {
+		Code   string `json:"code"`
+		Reason string `json:"reason"`
+	}{weft.ErrorCode(err), weft.ErrorMessage(err)}, jsonOptions...)
+	if merr != nil {
+		return
+	}
+	st.buf.WriteString("event: end\ndata: ")
+	st.buf.Write(data)
+	st.buf.WriteString("\n\n")
+	_ = st.flush() // the stream ends either way
 }
 
 // flush sends the batch. An error means that the client is gone or stopped

@@ -566,3 +566,136 @@ func TestEventStreamStoreClosed(t *testing.T) {
 	}
 	st.ended(t)
 }
+
+// endFrame waits for the stream's next frame that is not a keep-alive and
+// checks that it is the end frame with code, then that the stream ends.
+func (st *eventStream) endFrame(t *testing.T, code string) {
+	t.Helper()
+	for {
+		f := st.next(t)
+		if f.Comment == "keep-alive" && f.ID == "" && f.Data == "" {
+			continue
+		}
+		var end struct {
+			Code   string `json:"code"`
+			Reason string `json:"reason"`
+		}
+		if err := json.Unmarshal([]byte(f.Data), &end); err != nil || f.Event != "end" || f.ID != "" || end.Code != code || end.Reason == "" {
+			t.Fatalf("got %+v, want \"event: end\" with code %q and a reason", f, code)
+		}
+		st.ended(t)
+		return
+	}
+}
+
+// TestEventStreamAccessEnds checks that an open stream ends, with an end
+// frame that says why and no event after the change, when its token is
+// revoked, its user disabled or given no grant in the tenant, or its tenant
+// disabled; and that a stream whose access is unchanged goes on.
+func TestEventStreamAccessEnds(t *testing.T) {
+	s := newEventTestServer(t, 50*time.Millisecond, nil)
+	s.api.events.recheck = -1 // check before every batch and heartbeat
+	ctx := context.Background()
+	viewer := []weft.Grant{{TenantID: "acme", Role: weft.RoleViewer}}
+	n := 0
+	for _, tc := range []struct {
+		name     string
+		session  bool
+		change   func(t *testing.T, tokenID, userID string)
+		wantCode string // "": the stream goes on
+	}{
+		{name: "OK_Unchanged"},
+		{name: "TokenRevoked", change: func(t *testing.T, tokenID, _ string) {
+			if err := s.store.RevokeToken(ctx, tokenID); err != nil {
+				t.Fatal(err)
+			}
+		}, wantCode: weft.EUNAUTHENTICATED},
+		{name: "TenantDisabled", change: func(t *testing.T, _, _ string) {
+			if _, err := s.store.UpdateTenant(ctx, "acme", nil, new(true)); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.store.UpdateTenant(ctx, "acme", nil, new(false)) })
+		}, wantCode: weft.EFORBIDDEN},
+		{name: "GrantTakenAway", session: true, change: func(t *testing.T, _, userID string) {
+			other := []weft.Grant{{TenantID: weft.DefaultTenantID, Role: weft.RoleViewer}}
+			if _, err := s.store.UpdateUser(ctx, userID, nil, &other, nil); err != nil {
+				t.Fatal(err)
+			}
+		}, wantCode: weft.ENOTFOUND},
+		{name: "UserDisabled", session: true, change: func(t *testing.T, _, userID string) {
+			if _, err := s.store.UpdateUser(ctx, userID, nil, nil, new(true)); err != nil {
+				t.Fatal(err)
+			}
+		}, wantCode: weft.EUNAUTHENTICATED},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var creds []string
+			var tokenID, userID string
+			if tc.session {
+				u, err := s.store.CreateUser(ctx, &weft.User{Name: "jane-" + tc.name, Grants: viewer}, "correct horse battery staple")
+				if err != nil {
+					t.Fatal(err)
+				}
+				secret, _, err := s.store.CreateSession(ctx, u.ID, "", "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				userID, creds = u.ID, []string{"Cookie", SessionCookie + "=" + secret}
+			} else {
+				tok, secret, err := s.store.CreateToken(ctx, &weft.Token{Name: "viewer-" + tc.name, Grants: viewer, CreatedBy: "test"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				tokenID, creds = tok.ID, []string{"Authorization", "Bearer " + secret}
+			}
+			st := s.openStream(t, "/api/v1/events", append(creds, TenantHeader, "acme")...)
+			n++
+			_, inc := s.ingest(t, "acme", alertOn("before-"+tc.name, fmt.Sprintf("ws-%d.acme.com", n)))
+			if e := st.nextEvent(t); e.IncidentID != inc {
+				t.Fatalf("before the change: got %+v, want an event of incident %d", e, inc)
+			}
+			if tc.change != nil {
+				tc.change(t, tokenID, userID)
+			}
+			if tc.name != "TenantDisabled" { // a disabled tenant takes no alert
+				s.ingest(t, "acme", alertOn("after-"+tc.name, fmt.Sprintf("ws-%d.acme.com", n)))
+			}
+			if tc.wantCode == "" {
+				if e := st.nextEvent(t); e.AlertID == "" {
+					t.Fatalf("after: got %+v, want the alert added", e)
+				}
+				return
+			}
+			st.endFrame(t, tc.wantCode)
+		})
+	}
+}
+
+// TestEventStreamDeviceGroups checks that a principal limited to device
+// groups gets the events of the incidents in its groups only.
+func TestEventStreamDeviceGroups(t *testing.T) {
+	s := newEventTestServer(t, time.Hour, nil)
+	ctx := context.Background()
+	if resp, raw := s.request(t, "PUT", "/api/v1/assets", `[{"id":"ws-fin","kind":"device","deviceGroup":"Finance","deviceDnsName":"ws-fin.contoso.com"},`+
+		`{"id":"srv-01","kind":"device","deviceGroup":"Servers","deviceDnsName":"srv-01.contoso.com"}]`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("storing assets: got %s %s", resp.Status, raw)
+	}
+	_, secret, err := s.store.CreateToken(ctx, &weft.Token{Name: "finance", CreatedBy: "test",
+		Grants: []weft.Grant{{TenantID: weft.DefaultTenantID, Role: weft.RoleViewer, DeviceGroups: []string{"Finance"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	finance := s.openStream(t, "/api/v1/events", "Authorization", "Bearer "+secret)
+	all := s.openStream(t, "/api/v1/events")
+	_, outside := s.ingest(t, "", alertOn("srv", "srv-01.contoso.com"))
+	_, none := s.ingest(t, "", alertOn("none", "ws-none.contoso.com"))
+	_, inside := s.ingest(t, "", alertOn("fin", "ws-fin.contoso.com"))
+	for _, want := range []int64{outside, none, inside} {
+		if e := all.nextEvent(t); e.IncidentID != want {
+			t.Fatalf("the unlimited stream: got %+v, want an event of incident %d", e, want)
+		}
+	}
+	if e := finance.nextEvent(t); e.IncidentID != inside {
+		t.Fatalf("the Finance stream: got %+v, want the event of incident %d (in Finance) first", e, inside)
+	}
+}

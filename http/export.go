@@ -16,6 +16,16 @@ import (
 // the queue's $filter, $orderby and $search, as CSV (RFC 4180), in the columns
 // of Defender's queue export. The rows are streamed as the store reads them,
 // never built whole in memory, and capped at MaxExportRows.
+//
+// With Weft-Tenant: * it exports the merged queue once the route table's row
+// says merged: true (until then guard refuses "*" with 400, and the merged
+// path is reached only by TestExportMerged), under the merged queue's rules
+// (authorize, mergedTenants): the tenants the principal may read, disabled
+// ones left out but for an admin of every tenant, a principal limited to
+// device groups in one of them refused. A merged export has one more column,
+// first: "Tenant Id" (mergedExportColumns), since an incident is opened in
+// its own tenant (Weft-Tenant) and a row must say which; a single-tenant
+// export keeps Defender's columns.
 
 // MaxExportRows caps one CSV export. An export that would have had more rows
 // ends after MaxExportRows and says so in the ExportTruncatedTrailer trailer;
@@ -37,6 +47,12 @@ var exportColumns = []string{
 	"Tags", "System tags", "Alert count", "Created time", "Last update time",
 	"First activity", "Last activity",
 }
+
+// tenantColumn is the first column of a merged export.
+const tenantColumn = "Tenant Id"
+
+// mergedExportColumns are the merged export's header row.
+var mergedExportColumns = append([]string{tenantColumn}, exportColumns...)
 
 // incidentStreamer is a store that can read a filtered queue row by row
 // (sqlite.Store.EachIncident). A store without it is read in pages.
@@ -69,6 +85,12 @@ func (s *Server) exportIncidents(w http.ResponseWriter, r *http.Request, maxRows
 	}
 	q.TenantID = tenantOf(r)
 	q.Filter = queryGroups(r, q.Filter)
+	columns, merged := exportColumns, q.TenantID == weft.AllTenants
+	if merged {
+		// The tenants authorize found the principal may read; none
+		// leaves a header-only export.
+		q.TenantID, q.TenantIDs, columns = "", authOf(r).tenants, mergedExportColumns
+	}
 
 	// The status and headers wait for the first row, so that an error of
 	// the query itself (before any row) is still an ordinary error answer.
@@ -77,7 +99,7 @@ func (s *Server) exportIncidents(w http.ResponseWriter, r *http.Request, maxRows
 		rows    int
 		cut     bool
 		started bool
-		record  = make([]string, len(exportColumns))
+		record  = make([]string, len(columns))
 	)
 	start := func() {
 		started = true
@@ -90,7 +112,7 @@ func (s *Server) exportIncidents(w http.ResponseWriter, r *http.Request, maxRows
 		w.WriteHeader(http.StatusOK)
 		cw = csv.NewWriter(w)
 		cw.UseCRLF = true
-		_ = cw.Write(exportColumns) // errors surface at Flush/Error
+		_ = cw.Write(columns) // errors surface at Flush/Error
 	}
 	each := func(inc *weft.Incident) error {
 		if rows == maxRows {
@@ -101,7 +123,12 @@ func (s *Server) exportIncidents(w http.ResponseWriter, r *http.Request, maxRows
 			start()
 		}
 		rows++
-		exportRecord(record, inc)
+		if merged {
+			record[0] = guardFormula(inc.TenantID)
+			exportRecord(record[1:], inc)
+		} else {
+			exportRecord(record, inc)
+		}
 		if err := cw.Write(record); err != nil {
 			return err
 		}
@@ -113,7 +140,9 @@ func (s *Server) exportIncidents(w http.ResponseWriter, r *http.Request, maxRows
 	}
 	// One row beyond the cap is read to tell a cut export from one that
 	// has exactly maxRows rows.
-	err = eachIncident(r.Context(), s.store, q, maxRows+1, each)
+	if !merged || len(q.TenantIDs) > 0 {
+		err = eachIncident(r.Context(), s.store, q, maxRows+1, each)
+	}
 	if errors.Is(err, errExportFull) {
 		err = nil
 	}

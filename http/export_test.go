@@ -276,3 +276,54 @@ func TestGuardFormula(t *testing.T) {
 		}
 	}
 }
+
+// TestExportMerged checks the merged export (Weft-Tenant: *) of the handler:
+// the tenants guard found the principal may read, merged in one order, with
+// the tenant in a first column, defused like every cell. The route refuses
+// "*" until its row says merged: true; guard's part (which tenants) is the
+// merged queue's, tested in tenants_test.go.
+func TestExportMerged(t *testing.T) {
+	s := newExportServer(t)
+	for _, tc := range []struct {
+		name     string
+		tenants  []string
+		filter   string
+		wantRows [][2]string // tenant, name
+	}{
+		{name: "OK_Both", tenants: []string{weft.DefaultTenantID, "other"}, filter: "alertCount ge 1", wantRows: [][2]string{
+			{"other", "Other tenant"}, {weft.DefaultTenantID, "Phishing"}, {weft.DefaultTenantID, `'=HYPERLINK("http://evil.example","x")`},
+			{weft.DefaultTenantID, "Ransomware, \"big\" one\non ws-0"}}},
+		{name: "OK_OneTenant", tenants: []string{"other"}, wantRows: [][2]string{{"other", "Other tenant"}}},
+		{name: "OK_NoTenant", tenants: nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := exportPath()
+			if tc.filter != "" {
+				path = exportPath("$filter", tc.filter)
+			}
+			req := httptest.NewRequest("GET", path, nil)
+			req.Header.Set(TenantHeader, weft.AllTenants)
+			info := &authInfo{principal: &weft.Principal{Name: "test"}, tenants: tc.tenants}
+			req = req.WithContext(context.WithValue(req.Context(), authKey{}, info))
+			rec := httptest.NewRecorder()
+			s.exportIncidents(rec, req, MaxExportRows)
+			if rec.Code != 200 {
+				t.Fatalf("got %d %s", rec.Code, rec.Body)
+			}
+			recs, err := csv.NewReader(strings.NewReader(rec.Body.String())).ReadAll()
+			if err != nil || len(recs) == 0 || !slices.Equal(recs[0], mergedExportColumns) || recs[0][0] != "Tenant Id" {
+				t.Fatalf("header row: got %q (%v), want %q", recs, err, mergedExportColumns)
+			}
+			var got [][2]string
+			for _, r := range recs[1:] {
+				got = append(got, [2]string{r[0], r[2]})
+			}
+			slices.SortFunc(got, func(a, b [2]string) int { return strings.Compare(a[0]+a[1], b[0]+b[1]) })
+			want := slices.Clone(tc.wantRows)
+			slices.SortFunc(want, func(a, b [2]string) int { return strings.Compare(a[0]+a[1], b[0]+b[1]) })
+			if !slices.Equal(got, want) {
+				t.Errorf("rows (tenant, name): got %q, want %q", got, want)
+			}
+		})
+	}
+}

@@ -98,7 +98,8 @@ func (c *openAPIChecker) call(t *testing.T, route, path, body string, headers ..
 		c.seen[route] = append(c.seen[route], resp.StatusCode)
 	}
 	at := fmt.Sprintf("%s (%s %s) answered %d", route, method, path, resp.StatusCode)
-	if resp.StatusCode < 300 {
+	// A redirect is the success of the OIDC sign-in routes.
+	if resp.StatusCode < 300 || resp.StatusCode == http.StatusFound {
 		c.ok[route] = true
 		c.sent[route] = sentRequest{path, body, headers}
 		c.checkRequest(t, route, op, u.Query(), req.Header, body, raw)
@@ -822,6 +823,48 @@ func TestOpenAPIResponses(t *testing.T) {
 		c.call(t, patch, "/api/v1/tenants/acme", `{"disabled":false}`)
 		c.call(t, "GET /api/v1/incidents", withQuery("/api/v1/incidents", "$count", "true", "$top", "2"), "", tenant, "*")
 		c.call(t, "GET /api/v1/incidents/export.csv", "/api/v1/incidents/export.csv", "", tenant, "*")
+	})
+
+	// OIDC sign-in: off on c's server (404), and on a second server of the
+	// same store that signs in through a fake provider.
+	t.Run("OIDC", func(t *testing.T) {
+		const login, callback = "GET /api/v1/auth/oidc/login", "GET /api/v1/auth/oidc/callback"
+		c.call(t, login, "/api/v1/auth/oidc/login", "")
+		c.call(t, callback, "/api/v1/auth/oidc/callback?code=x&state=y", "")
+
+		cfg := &wefthttp.OIDCConfig{}
+		oapi := wefthttp.NewServer(store, b, creds.Options(wefthttp.Options{OIDC: cfg}))
+		osrv := httptest.NewServer(oapi.Handler())
+		t.Cleanup(osrv.Close)
+		idp := wefthttp.NewTestIdentityProvider(t, time.Now)
+		pc := idp.Config(osrv.URL)
+		cfg.Issuer, cfg.ClientID, cfg.ClientSecret, cfg.RedirectURL = pc.Issuer, pc.ClientID, pc.ClientSecret, pc.RedirectURL
+		if _, err := store.CreateUser(context.Background(), &weft.User{Name: "olga@example.com",
+			Grants: []weft.Grant{{TenantID: weft.DefaultTenantID, Role: weft.RoleViewer}}}, "a long enough password"); err != nil {
+			t.Fatal(err)
+		}
+		oc := *c
+		oc.srv = osrv
+		oc.call(t, login, "/api/v1/auth/oidc/login?return=//evil.example", "")
+		start := func() (string, []string) {
+			_, _, h := oc.call(t, login, "/api/v1/auth/oidc/login?return=%2Fincidents", "")
+			for _, ck := range (&http.Response{Header: h}).Cookies() {
+				if ck.Name == "weft_oidc" {
+					return h.Get("Location"), []string{"Cookie", ck.Name + "=" + ck.Value}
+				}
+			}
+			t.Fatalf("no weft_oidc cookie: %v", h)
+			return "", nil
+		}
+		loc, flow := start()
+		status, raw, _ := oc.call(t, callback, idp.Authorize(t, loc, "sub-olga", "olga@example.com", true, nil), "", flow...)
+		if status != http.StatusFound {
+			t.Fatalf("signing in through OIDC: got %d %s", status, raw)
+		}
+		c.call(t, "GET /api/v1/users", "/api/v1/users", "") // olga, linked
+		oc.call(t, callback, "/api/v1/auth/oidc/callback?error=access_denied", "", flow...)
+		loc, flow = start()
+		oc.call(t, callback, idp.Authorize(t, loc, "sub-nobody", "nobody@example.com", true, nil), "", flow...)
 	})
 
 	// Each request that succeeded, again for a tenant that has nothing

@@ -15,7 +15,10 @@ func (s *Server) handleListAlerts(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	page, err := s.store.ListAlerts(r.Context(), weft.AlertQuery{TenantID: tenantOf(r), Top: p.Top, Skip: p.Skip, Count: p.Count})
+	// A principal limited to device groups sees the alerts of the
+	// incidents that touch them (queryGroups; nil without a limit).
+	q := weft.AlertQuery{TenantID: tenantOf(r), Top: p.Top, Skip: p.Skip, Count: p.Count, IncidentFilter: queryGroups(r, nil)}
+	page, err := s.store.ListAlerts(r.Context(), q)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

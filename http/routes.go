@@ -44,8 +44,10 @@ const (
 	// gets 403. The default, so that a new route is closed to them until
 	// it is made to honour the limit.
 	groupsRefused groupLimit = iota
-	// groupsQuery: the handler ANDs the limit into its incident query
-	// (queryGroups).
+	// groupsQuery: the handler applies the limit itself: it ANDs it into
+	// its incident query (queryGroups: the queue, its export, the alert
+	// list through their incidents), or, for the event stream, skips the
+	// events of incidents outside the groups.
 	groupsQuery
 	// groupsIncident: the middleware answers 404 unless the incident of
 	// the path ({id}) touches one of the groups.
@@ -86,6 +88,8 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /metrics", need: viewer, scope: scopeServer, handler: s.metrics.handler(s.opts.Registry).ServeHTTP},
 
 		{pattern: "POST /api/v1/auth/login", scope: scopePublic, handler: s.handleLogin},
+		{pattern: "GET /api/v1/auth/oidc/login", scope: scopePublic, handler: s.handleOIDCLogin},
+		{pattern: "GET /api/v1/auth/oidc/callback", scope: scopePublic, handler: s.handleOIDCCallback},
 		{pattern: "POST /api/v1/auth/logout", scope: scopeSelf, handler: s.handleLogout},
 		{pattern: "GET /api/v1/auth/me", scope: scopeSelf, handler: s.handleMe},
 		{pattern: "POST /api/v1/auth/password", scope: scopeSelf, handler: s.handleChangePassword},
@@ -107,14 +111,14 @@ func (s *Server) routeTable() []route {
 
 		{pattern: "POST /api/v1/alerts", need: analyst, handler: s.handleIngest},
 		{pattern: "POST /api/v1/ingest/{format}", need: analyst, handler: s.handleIngest},
-		{pattern: "GET /api/v1/alerts", need: viewer, handler: s.handleListAlerts},
+		{pattern: "GET /api/v1/alerts", need: viewer, groups: groupsQuery, handler: s.handleListAlerts},
 		{pattern: "GET /api/v1/alerts/{id}", need: viewer, groups: groupsAlert, handler: s.handleGetAlert},
 		{pattern: "PATCH /api/v1/alerts/{id}", need: analyst, groups: groupsAlert, handler: s.handlePatchAlert},
 		{pattern: "POST /api/v1/alerts/moveAlerts", need: analyst, handler: s.handleMoveAlerts},
 
 		{pattern: "GET /api/v1/incidents", need: viewer, groups: groupsQuery, merged: true, handler: s.handleListIncidents},
 		{pattern: "PATCH /api/v1/incidents", need: analyst, handler: s.handleBulkUpdate},
-		{pattern: "GET /api/v1/incidents/export.csv", need: viewer, groups: groupsQuery, handler: s.handleExportIncidents},
+		{pattern: "GET /api/v1/incidents/export.csv", need: viewer, groups: groupsQuery, merged: true, handler: s.handleExportIncidents},
 		{pattern: "POST /api/v1/incidents/mergeIncidents", need: analyst, handler: s.handleMergeIncidents},
 		{pattern: "GET /api/v1/incidents/{id}", need: viewer, groups: groupsIncident, handler: s.handleGetIncident},
 		{pattern: "PATCH /api/v1/incidents/{id}", need: analyst, groups: groupsIncident, handler: s.handlePatchIncident},
@@ -127,7 +131,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /api/v1/incidents/{id}/evidence", need: viewer, groups: groupsIncident, handler: s.handleIncidentEvidence()},
 		{pattern: "GET /api/v1/incidents/{id}/related", need: viewer, groups: groupsIncident, handler: s.handleIncidentRelated()},
 
-		{pattern: "GET /api/v1/events", need: viewer, handler: s.handleEvents},
+		{pattern: "GET /api/v1/events", need: viewer, groups: groupsQuery, handler: s.handleEvents},
 		{pattern: "GET /api/v1/entities", need: viewer, handler: s.handleSearchEntities},
 		{pattern: "GET /api/v1/entities/{type}/{id}", need: viewer, handler: s.handleGetEntity},
 

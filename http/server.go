@@ -41,6 +41,9 @@ type Options struct {
 	// a request over them is refused with 429 and Retry-After.
 	RateLimit float64
 	RateBurst int
+	// OIDC configures OpenID Connect sign-in (oidc.go); nil: off, and its
+	// routes answer 404.
+	OIDC *OIDCConfig
 }
 
 // Server is weft's HTTP API. Create it with NewServer and serve Handler().

@@ -61,6 +61,12 @@ import (
 // detector and batch) for the prevalence Describe is given
 // (DescribeInput.Prevalence).
 //
+// A tenant that is disabled (weft.Tenant.Disabled) takes no alerts, whatever
+// path they come by (the API, weft ingest --data, an import): StoreAlerts
+// refuses the batch with EINVALID naming the first alert of that tenant and
+// the tenant, read in the batch's own transaction so that a tenant disabled
+// while the batch waited for the write lock is refused too.
+//
 // StoreAlerts returns EINVALID for an alert that is not normalized (see
 // weft.Alert.Normalize) or whose tenant id breaks the tenant id rule, the
 // context's error when it is done before the commit, and EUNAVAILABLE after
@@ -303,6 +309,9 @@ var bg = context.Background()
 
 func (w *batchWriter) write(ctx context.Context, alerts []*weft.Alert, enc *encoding) error {
 	if err := w.prepare(alerts); err != nil {
+		if weft.ErrorCode(err) == weft.EINVALID { // a disabled tenant: the client's error
+			return err
+		}
 		return fmt.Errorf("sqlite: store alerts: %w", err)
 	}
 	if err := w.prepareImports(alerts); err != nil {
@@ -380,6 +389,9 @@ func (w *batchWriter) prepare(alerts []*weft.Alert) error {
 	for _, t := range tenants {
 		if _, err := w.stmts.ensureTenant.ExecContext(bg, t, t, w.now); err != nil {
 			return fmt.Errorf("create tenant %q: %w", t, err)
+		}
+		if err := checkTenantEnabled(w.tx, t, alerts); err != nil {
+			return err
 		}
 		list, err := jsonv2.Marshal(hashes[t], jsonOpts)
 		if err != nil {

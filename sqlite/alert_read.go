@@ -54,7 +54,9 @@ func (s *Store) FindAlert(ctx context.Context, tenantID, id string) (*weft.Alert
 // time, the one stored last comes first), without their raw originals. Top 0 means
 // weft.DefaultPageSize and a Top above weft.MaxPageSize is cut to it; a
 // negative Top or Skip is EINVALID. The page and the count are read from one
-// snapshot.
+// snapshot. With q.IncidentFilter only the alerts whose incident matches it
+// are listed (an alert without an incident never is); a filter the queue
+// would refuse is EINVALID.
 func (s *Store) ListAlerts(ctx context.Context, q weft.AlertQuery) (weft.AlertPage, error) {
 	if err := s.enter(); err != nil {
 		return weft.AlertPage{}, err
@@ -73,6 +75,16 @@ func (s *Store) ListAlerts(ctx context.Context, q weft.AlertQuery) (weft.AlertPa
 		from = `alerts INDEXED BY alerts_tenant_incident`
 		where += ` AND incident_id = ?`
 		args = append(args, q.IncidentID)
+	}
+	if q.IncidentFilter != nil {
+		// The incidents the filter matches, as a set built once (the
+		// queue's count form), which the page and the count both probe.
+		iw, iargs, err := incidentWhere(weft.IncidentQuery{TenantID: q.TenantID, Filter: q.IncidentFilter}, true)
+		if err != nil {
+			return weft.AlertPage{}, err
+		}
+		where += ` AND incident_id IN (SELECT id FROM incidents WHERE ` + iw + `)`
+		args = append(args, iargs...)
 	}
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {

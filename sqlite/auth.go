@@ -132,7 +132,7 @@ func unmarshalGrants(js string) ([]weft.Grant, error) {
 
 // Users.
 
-const userColumns = `id, name, display_name, grants, disabled, must_change, created, last_login`
+const userColumns = `id, name, display_name, grants, disabled, must_change, created, last_login, coalesce(oidc_subject, '')`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -141,7 +141,7 @@ func scanUser(r rowScanner, extra ...any) (*weft.User, error) {
 	var grants string
 	var created int64
 	var lastLogin sql.NullInt64
-	dest := append([]any{&u.ID, &u.Name, &u.DisplayName, &grants, &u.Disabled, &u.MustChangePassword, &created, &lastLogin}, extra...)
+	dest := append([]any{&u.ID, &u.Name, &u.DisplayName, &grants, &u.Disabled, &u.MustChangePassword, &created, &lastLogin, &u.OIDCSubject}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -291,6 +291,62 @@ func (s *Store) FindUser(ctx context.Context, idOrName string) (*weft.User, erro
 	}
 	return u, nil
 }
+
+// FindUserByOIDC implements weft.AuthStore: the user linked to subject
+// ("<issuer>#<sub>"), through the unique index of the link. Errors:
+// ENOTFOUND, also for an empty subject.
+func (s *Store) FindUserByOIDC(ctx context.Context, subject string) (*weft.User, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE oidc_subject = ?`, subject))
+	if errNotFound(err) || subject == "" {
+		return nil, weft.Errorf(weft.ENOTFOUND, "no user is linked to the identity %q", truncate(subject, 200))
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite: find user by oidc subject: %w", err)
+	}
+	return u, nil
+}
+
+// LinkOIDC implements weft.AuthStore: it links user id to subject. Linking
+// a user again to the subject it has is no error; a link is never replaced
+// here, so that an identity cannot take over an account linked to another.
+// Errors: EINVALID for an empty or over-long subject, ENOTFOUND, ECONFLICT
+// when the user is linked to another subject or the subject to another
+// user.
+func (s *Store) LinkOIDC(ctx context.Context, id, subject string) error {
+	if subject == "" || len(subject) > maxOIDCSubjectBytes {
+		return weft.Errorf(weft.EINVALID, "oidcSubject: must be 1 to %d bytes long", maxOIDCSubjectBytes)
+	}
+	return s.authWrite(ctx, "link oidc", func(tx *sql.Tx, now int64) error {
+		var linked string
+		err := tx.QueryRowContext(ctx, `SELECT coalesce(oidc_subject, '') FROM users WHERE id = ?`, id).Scan(&linked)
+		if errNotFound(err) {
+			return weft.Errorf(weft.ENOTFOUND, "user %q not found", truncate(id, 80))
+		} else if err != nil {
+			return fmt.Errorf("read user: %w", err)
+		}
+		switch linked {
+		case subject:
+			return nil
+		case "":
+		default:
+			return weft.Errorf(weft.ECONFLICT, "oidcSubject: user %q is linked to another identity", truncate(id, 80))
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE users SET oidc_subject = ? WHERE id = ?`, subject, id)
+		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
+			return weft.Errorf(weft.ECONFLICT, "oidcSubject: the identity is linked to another user")
+		} else if err != nil {
+			return fmt.Errorf("link oidc: %w", err)
+		}
+		return nil
+	})
+}
+
+// maxOIDCSubjectBytes bounds a stored OIDC subject: an issuer URL and a
+// sub of at most 255 ASCII characters (OpenID Connect Core §2).
+const maxOIDCSubjectBytes = 2048
 
 // ListUsers implements weft.AuthStore: every user, by name without case.
 func (s *Store) ListUsers(ctx context.Context) ([]*weft.User, error) {

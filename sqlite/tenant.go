@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/weftxdr/weft"
 	sqlite "modernc.org/sqlite"
@@ -95,7 +96,7 @@ func (s *Store) ListTenants(ctx context.Context) ([]*weft.Tenant, error) {
 // UpdateTenant changes a tenant's display name and disabled flag; nil
 // leaves one as it is. See weft.TenantStore.UpdateTenant for its errors. A
 // tenant that is disabled keeps its records: the API refuses its alerts and
-// its routes (docs/security.md, "Tenants"), the store does not.
+// its routes (docs/security.md, "Tenants"), and StoreAlerts its alerts.
 func (s *Store) UpdateTenant(ctx context.Context, id string, displayName *string, disabled *bool) (*weft.Tenant, error) {
 	if displayName != nil && (*displayName == "" || len(*displayName) > weft.MaxTenantDisplayName) {
 		return nil, weft.Errorf(weft.EINVALID, "displayName: must be 1 to %d bytes long", weft.MaxTenantDisplayName)
@@ -119,6 +120,21 @@ func (s *Store) UpdateTenant(ctx context.Context, id string, displayName *string
 		return nil, weft.Errorf(weft.ENOTFOUND, "tenant %q not found", truncate(id, 80))
 	}
 	return s.FindTenant(ctx, id)
+}
+
+// checkTenantEnabled returns EINVALID, naming the first of alerts in the
+// tenant and the tenant, when the tenant is disabled; it reads the flag in
+// tx, the batch's write transaction.
+func checkTenantEnabled(tx *sql.Tx, tenant string, alerts []*weft.Alert) error {
+	var disabled bool
+	if err := tx.QueryRowContext(bg, `SELECT disabled FROM tenants WHERE tenant_id = ?`, tenant).Scan(&disabled); err != nil {
+		return fmt.Errorf("read tenant %q: %w", tenant, err)
+	}
+	if !disabled {
+		return nil
+	}
+	i := slices.IndexFunc(alerts, func(a *weft.Alert) bool { return a.TenantID == tenant })
+	return weft.Errorf(weft.EINVALID, "alert %d: tenant %q is disabled: its alerts are refused until an admin of every tenant enables it again", i, truncate(tenant, 80))
 }
 
 // isConstraint reports whether err is the SQLite constraint violation with

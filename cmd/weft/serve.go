@@ -2,8 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
 	"time"
 
 	wefthttp "github.com/weftxdr/weft/http"
@@ -27,6 +33,12 @@ With --tls-cert and --tls-key the server speaks HTTPS only, and its session
 cookies are marked Secure. Without them it speaks plain HTTP: keep it on
 127.0.0.1 (the default) or behind a proxy that terminates TLS.
 
+With --oidc-issuer, --oidc-client-id and --oidc-redirect-url, people may also
+sign in through an OpenID Connect provider (GET /api/v1/auth/oidc/login). The
+client secret is read from --oidc-client-secret-file or WEFT_OIDC_CLIENT_SECRET,
+never from a flag. Only existing accounts sign in: an identity is matched to the
+account linked to it, else to the account named by its verified e-mail address.
+
 SIGINT or SIGTERM shut the server down cleanly: it stops accepting requests,
 finishes in-flight ingest batches (they are answered only once committed),
 and closes the database.
@@ -46,6 +58,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	tlsCert := fs.String("tls-cert", envOr("WEFT_TLS_CERT", ""), "serve HTTPS with the certificate chain in this PEM `file` (with --tls-key) (WEFT_TLS_CERT)")
 	tlsKey := fs.String("tls-key", envOr("WEFT_TLS_KEY", ""), "the private key of --tls-cert, a PEM `file` (WEFT_TLS_KEY)")
 	policyFile := fs.String("policy", envOr("WEFT_POLICY", ""), "correlation policy `file`: one policy (JSON, see weft replay --print-policy), or {\"default\": …, \"tenants\": {\"id\": …}}; policies set through the API take precedence (default: the built-in policy) (WEFT_POLICY)")
+	oidcConfig := addOIDCFlags(fs)
 	// Numeric and duration settings from the environment are parsed like
 	// flags, so that a malformed value is an error, never silently ignored.
 	for flagName, env := range map[string]string{"max-body": "WEFT_MAX_BODY", "shutdown-timeout": "WEFT_SHUTDOWN_TIMEOUT",
@@ -65,6 +78,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *rateLimit <= 0 || *rateBurst < 1 {
 		return fmt.Errorf("--rate-limit and --rate-burst must be positive, not %v and %d", *rateLimit, *rateBurst)
 	}
+	oidc, err := oidcConfig()
+	if err != nil {
+		return err
+	}
 	logger, err := newLogger(stderr, *logLevel, *logFormat)
 	if err != nil {
 		return err
@@ -75,7 +92,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	rs, err := startServer(serverConfig{
 		Addr: *addr, DataDir: *data, Synchronous: *sync, MaxBodyBytes: *maxBody, Logger: logger, Policy: policy,
-		TLSCert: *tlsCert, TLSKey: *tlsKey, RateLimit: *rateLimit, RateBurst: *rateBurst,
+		TLSCert: *tlsCert, TLSKey: *tlsKey, RateLimit: *rateLimit, RateBurst: *rateBurst, OIDC: oidc,
 		Bootstrap: stderr, // the terminal, never the logger
 	})
 	if err != nil {
@@ -96,4 +113,77 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// addOIDCFlags adds the OpenID Connect flags to fs and returns the function
+// that, once fs is parsed, makes their configuration: nil when none is set
+// (OIDC sign-in off). The client secret is read from
+// --oidc-client-secret-file, else from WEFT_OIDC_CLIENT_SECRET — never from a
+// flag's value, which any user of the host can read in the process list.
+// The function's errors name the flag and the reason, never the secret.
+func addOIDCFlags(fs *flag.FlagSet) func() (*wefthttp.OIDCConfig, error) {
+	issuer := fs.String("oidc-issuer", envOr("WEFT_OIDC_ISSUER", ""), "sign in through the OpenID Connect provider of this issuer `URL` (https; http only on a loopback address) (WEFT_OIDC_ISSUER)")
+	clientID := fs.String("oidc-client-id", envOr("WEFT_OIDC_CLIENT_ID", ""), "weft's client `id` at the OIDC provider (WEFT_OIDC_CLIENT_ID)")
+	secretFile := fs.String("oidc-client-secret-file", envOr("WEFT_OIDC_CLIENT_SECRET_FILE", ""), "`file` holding the OIDC client secret (WEFT_OIDC_CLIENT_SECRET_FILE; or the secret itself in WEFT_OIDC_CLIENT_SECRET)")
+	redirect := fs.String("oidc-redirect-url", envOr("WEFT_OIDC_REDIRECT_URL", ""), "public `URL` of weft's /api/v1/auth/oidc/callback, as registered at the provider (WEFT_OIDC_REDIRECT_URL)")
+	scopes := fs.String("oidc-scopes", envOr("WEFT_OIDC_SCOPES", strings.Join(wefthttp.DefaultOIDCScopes, ",")), "comma-separated OIDC `scopes` (WEFT_OIDC_SCOPES)")
+	return func() (*wefthttp.OIDCConfig, error) {
+		if *issuer == "" {
+			if *clientID != "" || *secretFile != "" || *redirect != "" {
+				return nil, errors.New("--oidc-client-id, --oidc-client-secret-file and --oidc-redirect-url need --oidc-issuer")
+			}
+			return nil, nil
+		}
+		if err := checkOIDCURL(*issuer); err != nil {
+			return nil, fmt.Errorf("--oidc-issuer: %v", err)
+		}
+		if *clientID == "" {
+			return nil, errors.New("--oidc-client-id: is required with --oidc-issuer")
+		}
+		if *redirect == "" {
+			return nil, errors.New("--oidc-redirect-url: is required with --oidc-issuer (the public URL of /api/v1/auth/oidc/callback)")
+		}
+		if err := checkOIDCURL(*redirect); err != nil {
+			return nil, fmt.Errorf("--oidc-redirect-url: %v", err)
+		}
+		if u, _ := url.Parse(*redirect); u.Path != "/api/v1/auth/oidc/callback" {
+			return nil, fmt.Errorf("--oidc-redirect-url: the path must be /api/v1/auth/oidc/callback, not %q", u.Path)
+		}
+		secret := os.Getenv("WEFT_OIDC_CLIENT_SECRET")
+		if *secretFile != "" {
+			b, err := os.ReadFile(*secretFile)
+			if err != nil {
+				return nil, fmt.Errorf("--oidc-client-secret-file: %w", err)
+			}
+			secret = strings.TrimSpace(string(b))
+		}
+		if secret == "" {
+			return nil, errors.New("the OIDC client secret is missing: put it in a file named by --oidc-client-secret-file, or in WEFT_OIDC_CLIENT_SECRET")
+		}
+		var list []string
+		for sc := range strings.SplitSeq(*scopes, ",") {
+			if sc = strings.TrimSpace(sc); sc != "" {
+				list = append(list, sc)
+			}
+		}
+		return &wefthttp.OIDCConfig{Issuer: *issuer, ClientID: *clientID, ClientSecret: secret, RedirectURL: *redirect, Scopes: list}, nil
+	}
+}
+
+// checkOIDCURL checks an absolute URL of the OIDC flow: https, or http to a
+// loopback address (a provider or a weft on the same host, in a test).
+func checkOIDCURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL", s)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if ip := net.ParseIP(u.Hostname()); u.Hostname() == "localhost" || ip != nil && ip.IsLoopback() {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q: must be https (http only on a loopback address)", s)
 }

@@ -47,6 +47,8 @@ type serverConfig struct {
 	// burst per token or session; zero means the API's defaults.
 	RateLimit float64
 	RateBurst int
+	// OIDC configures OpenID Connect sign-in; nil: off.
+	OIDC *wefthttp.OIDCConfig
 }
 
 // unlimited is a rate limit and burst that never limit: for weft bench,
@@ -171,6 +173,7 @@ func startServer(cfg serverConfig) (*runningServer, error) {
 		Auth:         store, // required: the API is never served without authentication
 		RateLimit:    cfg.RateLimit,
 		RateBurst:    cfg.RateBurst,
+		OIDC:         cfg.OIDC,
 	})
 	rs.api = api
 	rs.http = &http.Server{
