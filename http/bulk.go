@@ -1,11 +1,11 @@
 package http
 
 import (
-	"bytes"
 	"errors"
 	"net/http"
 	"strconv"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/weftxdr/weft"
 )
 
@@ -61,9 +61,9 @@ type flexID int64
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (f *flexID) UnmarshalJSON(b []byte) error {
-	s := string(bytes.Trim(b, `"`))
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 || len(b) == 0 || (b[0] == '"') != (b[len(b)-1] == '"') {
+	v := jsontext.Value(b)
+	n, _, ok := parseWireID(v)
+	if k := v.Kind(); !ok || (k != '0' && k != '"') {
 		return weft.Errorf(weft.EINVALID, "%s is not an incident id; ids are positive integers", truncateForMessage(string(b)))
 	}
 	*f = flexID(n)

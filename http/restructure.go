@@ -150,19 +150,28 @@ func wireIncidentID(field string, v jsontext.Value) (int64, error) {
 	switch v.Kind() {
 	case 0, 'n':
 		return 0, nil
-	case '0':
-	case '"':
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return 0, weft.Errorf(weft.EINVALID, "%s: is not a valid string", field)
-		}
-		v = jsontext.Value(s)
+	case '0', '"':
 	default:
 		return 0, weft.Errorf(weft.EINVALID, "%s: has the wrong type (%s); give an incident id", field, v.Kind())
 	}
-	id, err := strconv.ParseInt(string(v), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, weft.Errorf(weft.EINVALID, "%s: %s is not an incident id; incident ids are positive integers", field, truncateForMessage(string(v)))
+	id, text, ok := parseWireID(v)
+	if !ok {
+		return 0, weft.Errorf(weft.EINVALID, "%s: %s is not an incident id; incident ids are positive integers", field, truncateForMessage(text))
 	}
 	return id, nil
+}
+
+// parseWireID reads an incident id given as a JSON number or a JSON string
+// of digits (Graph writes ids as strings). It returns the id, the text it
+// read (the string's content, or the value as it is), and whether that is
+// a positive integer.
+func parseWireID(v jsontext.Value) (id int64, text string, ok bool) {
+	text = string(v)
+	if v.Kind() == '"' {
+		if err := json.Unmarshal(v, &text); err != nil {
+			return 0, string(v), false
+		}
+	}
+	id, err := strconv.ParseInt(text, 10, 64)
+	return id, text, err == nil && id > 0
 }

@@ -71,20 +71,9 @@ func runAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if strings.TrimSpace(*comment) == "" {
 		return errors.New("--comment: a move needs a comment saying why")
 	}
-	c, err := cf.client()
-	if err != nil {
+	into, done, err := postRestructure(ctx, cf, "/api/v1/alerts/moveAlerts", &body, stdout)
+	if err != nil || done {
 		return err
-	}
-	ans, err := c.do(ctx, http.MethodPost, "/api/v1/alerts/moveAlerts", nil, &body, 0)
-	if err != nil {
-		return err
-	}
-	into, err := targetOf(ans)
-	if err != nil {
-		return err
-	}
-	if c.json {
-		return writeRawJSON(stdout, ans.Body)
 	}
 	where := "incident"
 	if *newIncident {
@@ -96,6 +85,27 @@ func runAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "Moved %d alert%s to %s %d.\n", len(rest), plural, where, into)
 	return nil
+}
+
+// postRestructure sends a move or merge (POST path with body) and returns
+// the incident the alerts are in afterwards; with -o json it writes the
+// answer as the server gave it and reports done.
+func postRestructure(ctx context.Context, cf *clientFlags, path string, body any, stdout io.Writer) (into int64, done bool, err error) {
+	c, err := cf.client()
+	if err != nil {
+		return 0, false, err
+	}
+	ans, err := c.do(ctx, http.MethodPost, path, nil, body, 0)
+	if err != nil {
+		return 0, false, err
+	}
+	if into, err = targetOf(ans); err != nil {
+		return 0, false, err
+	}
+	if c.json {
+		return into, true, writeRawJSON(stdout, ans.Body)
+	}
+	return into, false, nil
 }
 
 // targetOf reads the {"targetIncidentId": N} answer of a merge or move.

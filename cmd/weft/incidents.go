@@ -709,20 +709,9 @@ func runIncidentsMerge(ctx context.Context, args []string, stdout, stderr io.Wri
 		}
 		body.TargetIncidentID = target
 	}
-	c, err := cf.client()
-	if err != nil {
+	into, done, err := postRestructure(ctx, cf, "/api/v1/incidents/mergeIncidents", &body, stdout)
+	if err != nil || done {
 		return err
-	}
-	ans, err := c.do(ctx, http.MethodPost, "/api/v1/incidents/mergeIncidents", nil, &body, 0)
-	if err != nil {
-		return err
-	}
-	into, err := targetOf(ans)
-	if err != nil {
-		return err
-	}
-	if c.json {
-		return writeRawJSON(stdout, ans.Body)
 	}
 	others := make([]string, 0, len(ids))
 	for _, id := range ids {
