@@ -40,7 +40,10 @@ var ActionStatuses = []ActionStatus{
 // transitions are the arrows of the state machine and nothing else
 // (invariant 2). dispatched → approved is a retryable failure waiting for
 // its next attempt; dispatched → dispatched is a re-dispatch after a lease
-// ran out (a crash, invariant 3).
+// ran out (a crash, invariant 3), or a connector's DispatchPending answer
+// extending the lease to the action's expiry. requested is never stored on
+// its own: ActionStore.CreateAction records the request and the policy's
+// decision (pendingApproval or approved) in one transaction.
 var transitions = map[ActionStatus][]ActionStatus{
 	ActionRequested:       {ActionPendingApproval, ActionApproved},
 	ActionPendingApproval: {ActionApproved, ActionRejected, ActionCancelled, ActionExpired},
@@ -86,9 +89,14 @@ const (
 type ActionActor struct {
 	Kind ActionActorKind `json:"kind"`
 	Name string          `json:"name"`
+	// Owner is, for an API token ("token:NAME"), the user who created it:
+	// the person behind the token when approvals are checked (a token
+	// never approves its owner's request, nor the owner a request made
+	// with their token).
+	Owner string `json:"owner,omitempty"`
 	// RuleID and RuleVersion name the automation rule of an ActorAutomation.
-	RuleID      int64 `json:"ruleId,omitempty,string"`
-	RuleVersion int   `json:"ruleVersion,omitempty"`
+	RuleID      int64 `json:"ruleId,omitzero,string"`
+	RuleVersion int   `json:"ruleVersion,omitzero"`
 }
 
 // String is the actor as the incident activity log shows it.
@@ -117,7 +125,7 @@ type Action struct {
 	// indicator action...), validated against the catalogue.
 	Parameters map[string]string `json:"parameters,omitempty"`
 	// IncidentID is the incident it was taken from; 0 when none.
-	IncidentID int64  `json:"incidentId,omitempty,string"`
+	IncidentID int64  `json:"incidentId,omitzero,string"`
 	Comment    string `json:"comment,omitempty"`
 	// DedupeKey makes a repeated request one action (invariant 1).
 	DedupeKey    string       `json:"dedupeKey"`
@@ -145,14 +153,19 @@ type Action struct {
 	Message    string `json:"message,omitempty"`
 	// UndoOf is the action this one undoes; UndoneBy the action that
 	// undid this one.
-	UndoOf   int64     `json:"undoOf,omitempty,string"`
-	UndoneBy int64     `json:"undoneBy,omitempty,string"`
+	UndoOf   int64     `json:"undoOf,omitzero,string"`
+	UndoneBy int64     `json:"undoneBy,omitzero,string"`
 	Created  time.Time `json:"createdDateTime"`
 	Updated  time.Time `json:"lastUpdateDateTime"`
+	// Contains is the containment state a success leaves the target in,
+	// "" for none; fixed at the request from the catalogue
+	// (ActionDefinition.ContainmentOf).
+	Contains ContainmentState `json:"contains,omitempty"`
 }
 
 // IdempotencyKey is the key a connector must treat as one request however
-// often it is sent (invariant 3): the same for every attempt of an action.
+// often it is sent (invariant 3): "tenant/id", the same for every attempt of
+// an action (the attempt number travels beside it, in Attempt).
 func (a *Action) IdempotencyKey() string {
 	return a.TenantID + "/" + strconv.FormatInt(a.ID, 10)
 }
@@ -166,7 +179,7 @@ type ActionLogEntry struct {
 	Actor    ActionActor  `json:"actor"`
 	From     ActionStatus `json:"from,omitempty"` // empty for the request
 	To       ActionStatus `json:"to"`
-	Attempt  int          `json:"attempt,omitempty"`
+	Attempt  int          `json:"attempt,omitzero"`
 	Message  string       `json:"message,omitempty"`
 }
 
@@ -224,9 +237,12 @@ func IsRetryable(err error) bool {
 // when its callback (or poll) arrives: res when it succeeded, err (marked
 // retryable or not) when it failed. A completion of an attempt that is no
 // longer the current one, or of an action no longer dispatched, changes
-// nothing and is not an error (a late or repeated callback).
+// nothing and is not an error (a late or repeated callback). connector is
+// the name of the connector the completion comes through: an action another
+// connector runs is refused (ENOTFOUND), so that the holder of one
+// connector's secret cannot complete the actions of another.
 type ActionCompleter interface {
-	Complete(ctx context.Context, tenantID string, actionID int64, attempt int, res ActionResult, err error) error
+	Complete(ctx context.Context, connector, tenantID string, actionID int64, attempt int, res ActionResult, err error) error
 }
 
 // ActionRequest asks for an action.
@@ -285,7 +301,7 @@ type ActionService interface {
 	// ActionRequest stores a new action, pending approval or approved as the
 	// tenant's policy says. A request whose dedupe key matches an action
 	// that is not final answers that action with existed set.
-	ActionRequest(ctx context.Context, r ActionRequest) (a *Action, existed bool, err error)
+	Request(ctx context.Context, r ActionRequest) (a *Action, existed bool, err error)
 	Approve(ctx context.Context, tenantID string, id int64, by ActionActor, comment string) (*Action, error)
 	Reject(ctx context.Context, tenantID string, id int64, by ActionActor, comment string) (*Action, error)
 	Cancel(ctx context.Context, tenantID string, id int64, by ActionActor, comment string) (*Action, error)
@@ -309,4 +325,122 @@ type ResponsePolicy struct {
 	// AutomationRequiresApproval makes every action an automation rule
 	// requests need approval (the default: semi-automatic).
 	AutomationRequiresApproval bool `json:"automationRequiresApproval"`
+}
+
+// Activity types of response actions, logged on the action's incident (when
+// it has one) by every transition (invariant 2).
+const (
+	ActivityActionRequested  = "actionRequested"
+	ActivityActionApproved   = "actionApproved"
+	ActivityActionRejected   = "actionRejected"
+	ActivityActionCancelled  = "actionCancelled"
+	ActivityActionDispatched = "actionDispatched"
+	ActivityActionSucceeded  = "actionSucceeded"
+	ActivityActionFailed     = "actionFailed"
+	ActivityActionExpired    = "actionExpired"
+	ActivityActionUndone     = "actionUndone"
+	// ActivityActionRetrying is dispatched → approved: a retryable failure
+	// waiting for its next attempt.
+	ActivityActionRetrying = "actionRetrying"
+)
+
+// ActionActivityType returns the incident activity type of a transition to
+// status to.
+func ActionActivityType(to ActionStatus) string {
+	switch to {
+	case ActionRequested, ActionPendingApproval:
+		return ActivityActionRequested
+	case ActionApproved:
+		return ActivityActionApproved
+	case ActionRejected:
+		return ActivityActionRejected
+	case ActionCancelled:
+		return ActivityActionCancelled
+	case ActionDispatched:
+		return ActivityActionDispatched
+	case ActionSucceeded:
+		return ActivityActionSucceeded
+	case ActionFailed:
+		return ActivityActionFailed
+	case ActionExpired:
+		return ActivityActionExpired
+	case ActionUndone:
+		return ActivityActionUndone
+	}
+	return ""
+}
+
+// ActionTransition is one transition an ActionStore makes: the action at
+// Version moves to To.
+type ActionTransition struct {
+	TenantID string
+	ID       int64
+	// Version is the version the caller read; the transition happens only
+	// if the action is still at it (compare and set).
+	Version int64
+	To      ActionStatus
+	By      ActionActor
+	Message string
+	Now     time.Time
+	// NotBefore and LeaseUntil replace the action's (zero clears them).
+	NotBefore  time.Time
+	LeaseUntil time.Time
+	// ExternalID, when not empty, replaces the action's.
+	ExternalID string
+	// Undoes, for a transition to succeeded, lists the action types this
+	// one is the inverse of (InverseOf): every succeeded action of those
+	// types on the same target, and the action UndoOf names, moves to
+	// undone with UndoneBy set, in the same transaction.
+	Undoes []string
+}
+
+// ActionStore keeps response actions, their logs and the tenants' approval
+// policies. Every method that changes an action is one transaction that
+// also appends the action's log entries and, when the action has an
+// incident, the incident's activity entries (invariant 2); a method that
+// fails changes nothing. Implementations are safe for concurrent use and
+// pass storetest.RunActionTests.
+type ActionStore interface {
+	// CreateAction stores a, whose ActionStatus is where the request
+	// lands (pendingApproval or approved), with two log entries (the
+	// request, then the policy's decision) and an actionRequested activity.
+	// It sets a's ID, Version (1), Created and Updated from a.Created. When
+	// an action that is not final has the same (tenant, type, target,
+	// dedupe key), it stores nothing and answers that action with existed
+	// set (invariant 1), also when two requests race.
+	CreateAction(ctx context.Context, a *Action) (out *Action, existed bool, err error)
+	// FindAction returns one action, or ENOTFOUND.
+	FindAction(ctx context.Context, tenantID string, id int64) (*Action, error)
+	// ListActions returns a page of the actions q selects, newest first.
+	ListActions(ctx context.Context, q ActionQuery) (ActionPage, error)
+	// ActionLog returns an action's log, oldest first, or ENOTFOUND.
+	ActionLog(ctx context.Context, tenantID string, id int64) ([]ActionLogEntry, error)
+	// TransitionAction makes t and returns the action after it: ENOTFOUND
+	// for no such action; ECONFLICT, changing nothing, when the action is
+	// no longer at t.Version (a lost race) or the state machine has no
+	// arrow from its status to t.To. A transition from pendingApproval to
+	// approved or rejected records t.By as DecidedBy.
+	TransitionAction(ctx context.Context, t ActionTransition) (*Action, error)
+	// ClaimDue moves up to limit due actions to dispatched, each in its own
+	// transaction, and returns them: approved ones whose NotBefore is at
+	// or before now, and dispatched ones whose LeaseUntil is before now
+	// (their worker died), in both cases only those not past ExpiresAt.
+	// Each gets Attempt+1 and LeaseUntil now+lease. An action is claimed
+	// by one caller only, however many claim at once.
+	ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*Action, error)
+	// ExpireDue moves to expired, as weft, up to limit actions past their
+	// ExpiresAt: pending approval or approved, or dispatched with a lease
+	// that has run out. It returns them.
+	ExpireDue(ctx context.Context, now time.Time, limit int) ([]*Action, error)
+	// NextDue returns the earliest time ClaimDue or ExpireDue may have
+	// work, ok false when no action is open.
+	NextDue(ctx context.Context) (t time.Time, ok bool, err error)
+	// Containment returns, for each of keys that has one, the containment
+	// left by the latest succeeded (and not undone) action on it that
+	// contains.
+	Containment(ctx context.Context, tenantID string, keys []string) (map[string]Containment, error)
+	// GetResponsePolicy returns the tenant's stored policy, or ENOTFOUND
+	// when it has none (the service then applies the default).
+	GetResponsePolicy(ctx context.Context, tenantID string) (ResponsePolicy, error)
+	PutResponsePolicy(ctx context.Context, tenantID string, p ResponsePolicy) error
 }

@@ -73,6 +73,9 @@ type Principal struct {
 	ID     string  `json:"id"`
 	Name   string  `json:"name"`
 	Grants []Grant `json:"grants"`
+	// Owner is, for a token, the name of the user who created it ("" for
+	// one created with `weft admin` or the bootstrap).
+	Owner string `json:"-"`
 	// SessionID is set for a user signed in through a session.
 	SessionID string `json:"-"`
 	// MustChangePassword is set for a session of a user who must change

@@ -33,10 +33,11 @@ const (
 // ContainmentState says whether a response action has contained an entity.
 type ContainmentState string
 
-// Containment states. Response actions (design §8) do not exist yet, so
-// every entity is ContainmentNone; once they do, the field will carry the
-// state the last succeeded action left the entity in: "isolated" or
-// "restricted" for a device, "disabled" for a user, and so on.
+// ContainmentNone is the state of an entity no succeeded response action
+// (design §8, docs/respond.md) contains: none ever did, or the inverse of the
+// last one undid it. The other states ("isolated" or "restricted" for a
+// device, "disabled" for a user, ...) are in action_catalogue.go, with the
+// actions that leave an entity in them.
 const ContainmentNone ContainmentState = "none"
 
 // EntityView is one entity page: an entity as identity resolution sees it
@@ -81,9 +82,13 @@ type EntityView struct {
 	// they are in, not only the page.
 	AlertCount    int64 `json:"alertCount"`
 	IncidentCount int64 `json:"incidentCount"`
-	// ContainmentState is always ContainmentNone until response actions
-	// exist (see ContainmentState).
+	// ContainmentState is the state the last succeeded containing action
+	// that was not undone left the entity in, ContainmentNone when there
+	// is none (see ActionService.Containment).
 	ContainmentState ContainmentState `json:"containmentState"`
+	// Containment is the action behind ContainmentState and since when it
+	// holds; nil when ContainmentState is ContainmentNone.
+	Containment *Containment `json:"containment,omitempty"`
 	// Alerts is the requested page of its alerts, by first activity, newest
 	// first (ties: the alert stored last first); MoreAlerts says another
 	// page follows.

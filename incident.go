@@ -92,7 +92,10 @@ const (
 func ActivityTypes() []string {
 	types := []string{ActivityIncidentCreated, ActivityAlertAdded, ActivityAlertUpdated, ActivityIncidentMerged,
 		ActivityIncidentRedirected, ActivityIncidentImported, ActivityIncidentUpdated, ActivityAlertsResolved,
-		ActivityCommentAdded, ActivityAlertsMoved, ActivityIncidentSplit}
+		ActivityCommentAdded, ActivityAlertsMoved, ActivityIncidentSplit,
+		ActivityActionRequested, ActivityActionApproved, ActivityActionRejected, ActivityActionCancelled,
+		ActivityActionDispatched, ActivityActionSucceeded, ActivityActionFailed, ActivityActionExpired,
+		ActivityActionUndone, ActivityActionRetrying}
 	slices.Sort(types)
 	return slices.Compact(types)
 }

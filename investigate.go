@@ -101,6 +101,11 @@ type GraphNode struct {
 	LastSeen    time.Time      `json:"lastSeenDateTime"`
 	AlertIDs    []string       `json:"alertIds"`
 	Roles       []EvidenceRole `json:"roles"`
+	// Containment is what the last succeeded response action on the
+	// entity (under its key or an alias) left it in; nil when none
+	// contains it. The API fills it from ActionService.Containment;
+	// BuildInvestigation leaves it nil.
+	Containment *Containment `json:"containment,omitempty"`
 }
 
 // GraphEdge links an alert to an entity it names, at the alert's first
@@ -168,6 +173,8 @@ type ImpactedAsset struct {
 	FirstSeen   time.Time      `json:"firstSeenDateTime"`
 	LastSeen    time.Time      `json:"lastSeenDateTime"`
 	Roles       []EvidenceRole `json:"roles"`
+	// Containment is as GraphNode.Containment.
+	Containment *Containment `json:"containment,omitempty"`
 }
 
 // AssetGroup is the impacted assets of one entity type, most critical first.

@@ -516,12 +516,12 @@ func (s *Store) TokenPrincipalFrom(ctx context.Context, token, remoteAddr, targe
 		return nil, err
 	}
 	var (
-		name, grantsJS            string
+		name, grantsJS, createdBy string
 		stored                    []byte
 		expires, revoked, lastUse sql.NullInt64
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT name, token_hash, grants, expires, revoked, last_used FROM tokens WHERE id = ?`, id).
-		Scan(&name, &stored, &grantsJS, &expires, &revoked, &lastUse)
+	err := s.read.QueryRowContext(ctx, `SELECT name, token_hash, grants, created_by, expires, revoked, last_used FROM tokens WHERE id = ?`, id).
+		Scan(&name, &stored, &grantsJS, &createdBy, &expires, &revoked, &lastUse)
 	s.leave()
 	if errNotFound(err) {
 		auth.SecretsEqual(dummySecretHash, auth.HashSecret(secret))
@@ -543,7 +543,7 @@ func (s *Store) TokenPrincipalFrom(ctx context.Context, token, remoteAddr, targe
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: token %s: %w", id, err)
 	}
-	p := &weft.Principal{Kind: weft.PrincipalToken, ID: id, Name: "token:" + name, Grants: grants}
+	p := &weft.Principal{Kind: weft.PrincipalToken, ID: id, Name: "token:" + name, Grants: grants, Owner: createdBy}
 	if !lastUse.Valid || now.Sub(fromNanos(lastUse.Int64)) >= touchEvery {
 		s.touchToken(ctx, p, remoteAddr, target)
 	}

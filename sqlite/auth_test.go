@@ -394,7 +394,7 @@ func TestTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	if p.Kind != weft.PrincipalToken || p.ID != tok.ID || p.Name != "token:soar-playbook" || len(p.Grants) != 1 ||
-		p.Grants[0].TenantID != "contoso" || p.Grants[0].Role != weft.RoleAnalyst || p.Grants[0].DeviceGroups != nil || p.SessionID != "" {
+		p.Grants[0].TenantID != "contoso" || p.Grants[0].Role != weft.RoleAnalyst || p.Grants[0].DeviceGroups != nil || p.SessionID != "" || p.Owner != "alice" {
 		t.Fatalf("got %+v", p)
 	}
 
