@@ -118,6 +118,10 @@ func (s *Server) guard(rt route) http.Handler {
 		setSecurityHeaders(w.Header())
 		info, err := s.authenticate(r)
 		if info == nil {
+			if rt.page {
+				redirectToSignIn(w, r)
+				return
+			}
 			s.writeError(w, r, err)
 			return
 		}
@@ -134,6 +138,11 @@ func (s *Server) guard(rt route) http.Handler {
 		}
 		if err == nil {
 			err = s.checkPasswordChange(r, rt, info)
+			if err != nil && rt.page {
+				// The sign-in page asks for the new password.
+				redirectToPasswordChange(w, r)
+				return
+			}
 		}
 		if err == nil {
 			err = s.authorize(r, rt, info)

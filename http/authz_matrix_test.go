@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -181,7 +182,7 @@ func (s *authServer) createUser(t *testing.T, name, password string, grants ...w
 // matrixPath fills a route pattern's wildcards.
 func matrixPath(pattern string) (method, path string) {
 	method, path, _ = strings.Cut(pattern, " ")
-	r := strings.NewReplacer("{id}", "1", "{format}", "weft", "{type}", "device")
+	r := strings.NewReplacer("{id}", "1", "{format}", "weft", "{type}", "device", "{$}", "", "{name...}", "app.css", "{id...}", "fqdn:ws-1.contoso.com")
 	return method, r.Replace(path)
 }
 
@@ -231,10 +232,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 				a := s.send(t, method, path, body, headers...)
 				tenantNotFound := a.status == http.StatusNotFound && strings.Contains(a.body, `tenant \"`+tenant+`\" not found`)
 
-				var want string // "401", "403", "404 tenant" or "allowed"
+				var want string // "401", "sign in", "403", "404 tenant" or "allowed"
 				switch {
 				case rt.scope == scopePublic:
 					want = "allowed"
+				case p.secret == "" && rt.page:
+					want = "sign in"
 				case p.secret == "":
 					want = "401"
 				case rt.scope == scopeSelf:
@@ -256,6 +259,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 				switch want {
 				case "401":
 					ok = a.status == http.StatusUnauthorized && a.header.Get("WWW-Authenticate") == "Bearer"
+				case "sign in": // a page sends a browser to the sign-in page, to come back
+					ok = a.status == http.StatusSeeOther && a.header.Get("Location") == "/signin?next="+url.QueryEscape(path)
 				case "403":
 					ok = a.status == http.StatusForbidden && a.errorCode() == weft.EFORBIDDEN
 				case "404 tenant":

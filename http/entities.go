@@ -49,6 +49,10 @@ func (s *Server) handleGetEntity(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if err := s.fillEntityContainment(r.Context(), tenantOf(r), v); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	ans := entityView{EntityView: v}
 	if v.MoreAlerts {
 		ans.NextLink = nextLink(r, p)

@@ -60,8 +60,17 @@ func (s *Server) investigationView(name string, view func(*weft.InvestigationVie
 			})
 			return
 		}
+		views := weft.BuildInvestigation(inv)
+		// The views that show entities show their containment too
+		// (containment.go).
+		if name == "story" || name == "origin" || name == "assets" {
+			if err := s.fillInvestigationContainment(r.Context(), tenantOf(r), views); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
 		w.Header().Set("ETag", `"`+strconv.FormatInt(inc.Version, 10)+`"`)
-		s.writeJSON(w, http.StatusOK, view(weft.BuildInvestigation(inv)))
+		s.writeJSON(w, http.StatusOK, view(views))
 	}
 }
 

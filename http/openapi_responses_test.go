@@ -28,6 +28,13 @@ import (
 	"github.com/weftxdr/weft/storetest"
 )
 
+// openAPIExtensions let a part of the API that needs more than the store
+// (response actions, automation) join TestOpenAPIResponses from its own
+// test file (in an init function): each is called with the store before
+// the server is made, may set the server's options, and returns the subtest
+// that calls its routes through the checker.
+var openAPIExtensions []func(t *testing.T, store *sqlite.Store, opts *wefthttp.Options) func(t *testing.T, c *openAPIChecker)
+
 // openAPIChecker sends requests to a server and checks each answer against
 // the document.
 type openAPIChecker struct {
@@ -366,7 +373,12 @@ func TestOpenAPIResponses(t *testing.T) {
 	b := ingest.NewBatcher(store, ingest.BatcherOptions{})
 	const maxBody = 1 << 20
 	creds := wefthttp.NewTestCredentials(t, store)
-	api := wefthttp.NewServer(store, b, creds.Options(wefthttp.Options{MaxBodyBytes: maxBody}))
+	opts := wefthttp.Options{MaxBodyBytes: maxBody}
+	var extensions []func(*testing.T, *openAPIChecker)
+	for _, ext := range openAPIExtensions {
+		extensions = append(extensions, ext(t, store, &opts))
+	}
+	api := wefthttp.NewServer(store, b, creds.Options(opts))
 	api.SetReady(true)
 	srv := httptest.NewServer(api.Handler())
 	srv.Client().Transport = creds.Transport(srv.Client().Transport)
@@ -866,6 +878,11 @@ func TestOpenAPIResponses(t *testing.T) {
 		loc, flow = start()
 		oc.call(t, callback, idp.Authorize(t, loc, "sub-nobody", "nobody@example.com", true, nil), "", flow...)
 	})
+
+	// The routes of the parts that add themselves (openAPIExtensions).
+	for i, check := range extensions {
+		t.Run(fmt.Sprintf("Extension%d", i), func(t *testing.T) { check(t, c) })
+	}
 
 	// Each request that succeeded, again for a tenant that has nothing
 	// and for a tenant id that is not valid: the answers (404 for what

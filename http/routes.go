@@ -69,7 +69,12 @@ type route struct {
 	// merged: the route also serves the tenant "*" (Weft-Tenant: *), the
 	// merged queue of every tenant the principal may read (authorize,
 	// mergedTenants); any other scopeTenant route refuses "*" (400).
-	merged  bool
+	merged bool
+	// page: the route is a page of the web UI (ui.go), for a browser. A
+	// request without a usable session is sent to the sign-in page (303)
+	// instead of answered 401 JSON. A page is a GET open to every
+	// signed-in principal (scopeSelf) or to everyone (scopePublic).
+	page    bool
 	handler http.HandlerFunc
 }
 
@@ -77,6 +82,7 @@ type route struct {
 func (s *Server) routeTable() []route {
 	const (
 		viewer, analyst, admin = weft.RoleViewer, weft.RoleAnalyst, weft.RoleAdmin
+		responder              = weft.RoleResponder
 	)
 	return []route{
 		{pattern: "GET /healthz", scope: scopePublic, handler: s.handleHealth},
@@ -130,6 +136,27 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /api/v1/incidents/{id}/assets", need: viewer, groups: groupsIncident, handler: s.handleIncidentAssets()},
 		{pattern: "GET /api/v1/incidents/{id}/evidence", need: viewer, groups: groupsIncident, handler: s.handleIncidentEvidence()},
 		{pattern: "GET /api/v1/incidents/{id}/related", need: viewer, groups: groupsIncident, handler: s.handleIncidentRelated()},
+		{pattern: "GET /api/v1/incidents/{id}/actions", need: viewer, groups: groupsIncident, handler: s.handleIncidentActions},
+
+		// Response actions (actions.go). A principal limited to device
+		// groups is refused all but the incident's list above: an action's
+		// target need not be in any incident it may see.
+		{pattern: "POST /api/v1/actions", need: responder, handler: s.handleRequestAction},
+		{pattern: "GET /api/v1/actions", need: viewer, handler: s.handleListActions},
+		{pattern: "GET /api/v1/actions/export.csv", need: viewer, handler: s.handleExportActions},
+		{pattern: "GET /api/v1/actions/catalogue", need: viewer, handler: s.handleActionCatalogue},
+		{pattern: "GET /api/v1/actions/{id}", need: viewer, handler: s.handleGetAction},
+		{pattern: "GET /api/v1/actions/{id}/log", need: viewer, handler: s.handleActionLog},
+		{pattern: "POST /api/v1/actions/{id}/approve", need: responder, handler: s.handleApproveAction()},
+		{pattern: "POST /api/v1/actions/{id}/reject", need: responder, handler: s.handleRejectAction()},
+		{pattern: "POST /api/v1/actions/{id}/cancel", need: responder, handler: s.handleCancelAction()},
+		{pattern: "POST /api/v1/actions/{id}/undo", need: responder, handler: s.handleUndoAction()},
+		// The webhook connector's callback: the receiving system signs it
+		// (docs/connectors.md); it holds no account.
+		{pattern: "POST /api/v1/actions/callback", scope: scopePublic, handler: s.handleActionCallback},
+		{pattern: "GET /api/v1/response/policy", need: viewer, handler: s.handleGetResponsePolicy},
+		{pattern: "PUT /api/v1/response/policy", need: admin, handler: s.handlePutResponsePolicy},
+		{pattern: "GET /api/v1/response/connectors", need: viewer, handler: s.handleResponseConnectors},
 
 		{pattern: "GET /api/v1/events", need: viewer, groups: groupsQuery, handler: s.handleEvents},
 		{pattern: "GET /api/v1/entities", need: viewer, handler: s.handleSearchEntities},
@@ -142,6 +169,36 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /api/v1/assets", need: viewer, handler: s.handleListAssets},
 		{pattern: "GET /api/v1/assets/{id}", need: viewer, handler: s.handleGetAsset},
 		{pattern: "DELETE /api/v1/assets/{id}", need: admin, handler: s.handleDeleteAsset},
+
+		// Automation and notification rules (automation.go): admins change
+		// them, viewers read them and their logs. A test changes nothing
+		// but evaluates an admin's draft on an incident, so it needs admin.
+		{pattern: "GET /api/v1/automation/rules", need: viewer, handler: s.handleListAutomationRules},
+		{pattern: "POST /api/v1/automation/rules", need: admin, handler: s.handleCreateAutomationRule},
+		{pattern: "POST /api/v1/automation/rules/test", need: admin, handler: s.handleTestAutomationRule},
+		{pattern: "GET /api/v1/automation/rules/{id}", need: viewer, handler: s.handleGetAutomationRule},
+		{pattern: "PUT /api/v1/automation/rules/{id}", need: admin, handler: s.handlePutAutomationRule},
+		{pattern: "DELETE /api/v1/automation/rules/{id}", need: admin, handler: s.handleDeleteAutomationRule},
+		{pattern: "GET /api/v1/automation/runs", need: viewer, handler: s.handleListAutomationRuns},
+		{pattern: "GET /api/v1/notifications/rules", need: viewer, handler: s.handleListNotificationRules},
+		{pattern: "POST /api/v1/notifications/rules", need: admin, handler: s.handleCreateNotificationRule},
+		{pattern: "POST /api/v1/notifications/rules/test", need: admin, handler: s.handleTestNotificationRule},
+		{pattern: "GET /api/v1/notifications/rules/{id}", need: viewer, handler: s.handleGetNotificationRule},
+		{pattern: "PUT /api/v1/notifications/rules/{id}", need: admin, handler: s.handlePutNotificationRule},
+		{pattern: "DELETE /api/v1/notifications/rules/{id}", need: admin, handler: s.handleDeleteNotificationRule},
+		{pattern: "GET /api/v1/notifications/deliveries", need: viewer, handler: s.handleListDeliveries},
+
+		// The web UI (ui.go). A page shows only its frame; its script
+		// reads the data from the routes above, which authorize it.
+		{pattern: "GET /{$}", scope: scopeSelf, page: true, handler: s.handleRoot},
+		{pattern: "GET /signin", scope: scopePublic, page: true, handler: s.handleSignInPage},
+		{pattern: "GET /incidents", scope: scopeSelf, page: true, handler: s.handleQueuePage},
+		{pattern: "GET /incidents/{id}", scope: scopeSelf, page: true, handler: s.handleIncidentPage},
+		{pattern: "GET /actions", scope: scopeSelf, page: true, handler: s.handleActionsPage},
+		{pattern: "GET /entities", scope: scopeSelf, page: true, handler: s.handleEntitySearchPage},
+		{pattern: "GET /entities/{type}/{id...}", scope: scopeSelf, page: true, handler: s.handleEntityPage},
+		{pattern: "GET /settings", scope: scopeSelf, page: true, handler: s.handleSettingsPage},
+		{pattern: "GET /assets/{name...}", scope: scopePublic, handler: s.handleAsset},
 	}
 }
 
@@ -180,6 +237,8 @@ func (rt route) check() error {
 		return fmt.Errorf("http: route %q does not act in a tenant, so it has no device-group limit", rt.pattern)
 	case rt.merged && (rt.scope != scopeTenant || stateChanging(method)):
 		return fmt.Errorf("http: route %q cannot serve the merged queue: only a tenant route that reads can", rt.pattern)
+	case rt.page && (method != http.MethodGet || (rt.scope != scopeSelf && rt.scope != scopePublic)):
+		return fmt.Errorf("http: page %q must be a GET open to every signed-in principal or to everyone", rt.pattern)
 	}
 	return nil
 }

@@ -44,6 +44,20 @@ type Options struct {
 	// OIDC configures OpenID Connect sign-in (oidc.go); nil: off, and its
 	// routes answer 404.
 	OIDC *OIDCConfig
+	// Automation checks and tests automation and notification rules
+	// (automation.go; automation.Engine with a loader); nil: the rule
+	// routes answer 400 (unsupported).
+	Automation weft.AutomationEvaluator
+	// Actions serves response actions (actions.go); nil: the action
+	// routes answer 400, and entities show no containment.
+	Actions weft.ActionService
+	// ActionCallback is the webhook connector's callback handler, served
+	// at POST /api/v1/actions/callback; nil: that route answers 404.
+	ActionCallback http.Handler
+	// Connectors describes the response-action connectors for GET
+	// /api/v1/response/connectors (connectors.go): names and kinds only;
+	// nil: that route answers 404.
+	Connectors *ConnectorsInfo
 }
 
 // Server is weft's HTTP API. Create it with NewServer and serve Handler().

@@ -168,10 +168,11 @@ func isStale(err error) bool {
 	return errors.As(err, &ae) && ae.Status == http.StatusPreconditionFailed
 }
 
-// apiAnswer is a successful answer: its body and its ETag.
+// apiAnswer is a successful answer: its body, its ETag and its status.
 type apiAnswer struct {
-	Body []byte
-	ETag string
+	Body   []byte
+	ETag   string
+	Status int
 }
 
 // version returns the incident version of the answer's ETag, 0 without one.
@@ -235,7 +236,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, query url.Value
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, answerError(resp.StatusCode, raw, c.token)
 	}
-	return &apiAnswer{Body: raw, ETag: resp.Header.Get("ETag")}, nil
+	return &apiAnswer{Body: raw, ETag: resp.Header.Get("ETag"), Status: resp.StatusCode}, nil
 }
 
 // answerError reads the error body {"error":{"code","message"}} (with

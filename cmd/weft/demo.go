@@ -94,6 +94,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "  %d alerts stored in %s (%d rejected)\n", sum.Stored+sum.Updated, time.Since(start).Round(time.Millisecond), sum.Rejected)
 
+	fmt.Fprintf(stdout, "\nOpen the web UI and sign in (shown only now; an admin in every tenant):\n")
+	fmt.Fprintf(stdout, "  web UI           %s/incidents\n", rs.URL)
+	fmt.Fprintf(stdout, "  user             %s, one-time password %s (to be changed at the first sign-in)\n\n", demoUser, creds.password)
 	if err := printDemoSummary(ctx, stdout, rs); err != nil {
 		return err
 	}
@@ -134,7 +137,7 @@ func printDemoSummary(ctx context.Context, w io.Writer, rs *runningServer) error
 		}
 		return a.AlertCount > b.AlertCount
 	})
-	fmt.Fprintf(w, "  %d incidents\n\nTop of the queue (priority score, severity, alerts, name):\n", len(incs))
+	fmt.Fprintf(w, "Top of the queue of %d incidents (priority score, severity, alerts, name):\n", len(incs))
 	for i, inc := range incs {
 		if i == 5 {
 			break
@@ -142,9 +145,12 @@ func printDemoSummary(ctx context.Context, w io.Writer, rs *runningServer) error
 		fmt.Fprintf(w, "  #%-5d %3d  %-13s %3d alerts  %s\n", inc.ID, score(inc), inc.Severity, inc.AlertCount, inc.DisplayName)
 	}
 	fmt.Fprintf(w, "\nWhere to look:\n")
+	if len(incs) > 0 {
+		fmt.Fprintf(w, "  top incident     %s/incidents/%d (in the web UI)\n", rs.URL, incs[0].ID)
+	}
 	fmt.Fprintf(w, "  incident queue   %s/api/v1/incidents\n", rs.URL)
 	if len(incs) > 0 {
-		fmt.Fprintf(w, "  top incident     %s/api/v1/incidents/%d?$expand=alerts\n", rs.URL, incs[0].ID)
+		fmt.Fprintf(w, "  its API          %s/api/v1/incidents/%d?$expand=alerts\n", rs.URL, incs[0].ID)
 		fmt.Fprintf(w, "  its activity     %s/api/v1/incidents/%d/activity\n", rs.URL, incs[0].ID)
 	}
 	fmt.Fprintf(w, "  alerts           %s/api/v1/alerts?$top=20&$count=true\n", rs.URL)
@@ -203,8 +209,7 @@ func randomPassword() (string, error) {
 // printDemoCredentials shows the demo's credentials, once, on the demo's
 // own output.
 func printDemoCredentials(w io.Writer, url string, c demoCreds) {
-	fmt.Fprintf(w, "\nCredentials (shown only now; an admin in every tenant):\n")
-	fmt.Fprintf(w, "  user             %s, one-time password %s (to be changed at the first sign-in)\n", demoUser, c.password)
+	fmt.Fprintf(w, "\nAPI credentials (shown only now; an admin in every tenant):\n")
 	fmt.Fprintf(w, "  API token        %s (expires %s)\n", c.token, c.expires.UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "\nTry it:\n")
 	fmt.Fprintf(w, "  export WEFT_URL=%s WEFT_TOKEN=%s\n", url, c.token)

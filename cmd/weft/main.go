@@ -45,6 +45,7 @@ func commands() []command {
 		{"assets", "import an asset inventory from a file to a server or a data directory", runAssets},
 		{"incidents", "triage incidents on a server: list, show, update, comment, merge", runIncidents},
 		{"alerts", "move alerts to another or a new incident on a server (alerts move)", runAlerts},
+		{"actions", "response actions on a server: list, show, request, approve, reject, cancel, undo", runActions},
 		{"admin", "manage users, API tokens and the audit log in a data directory", runAdmin},
 		{"demo", "run a server on a temporary store and feed it a realistic multi-stage attack", runDemo},
 		{"gen", "write a seeded realistic alert stream (Graph format) and its ground truth", runGen},

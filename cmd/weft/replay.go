@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/weftxdr/weft"
+	"github.com/weftxdr/weft/automation"
 	"github.com/weftxdr/weft/correlate"
 	"github.com/weftxdr/weft/eval"
 	"github.com/weftxdr/weft/sqlite"
@@ -29,6 +30,13 @@ them). --compare runs a second policy over the same alerts and says what it
 would change. --truth scores each policy against ground truth. Records of
 ALERTS that weft rejects are skipped: the output says how many, and standard
 error names the first few.
+
+--rules names a JSON list of automation rules (docs/automation.md): after
+the replay each rule (enabled or not) is evaluated, in order, on each
+resulting incident as if it were new, and the output lists per rule the
+incidents it would have matched and what it would have done. Nothing is
+changed and no response action is requested. With --data, devices have the
+criticality and device group of the data directory's asset inventory.
 `
 
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -39,6 +47,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	out := fs.String("out", "", "write the partition as CSV to this `file`")
 	truthFile := fs.String("truth", "", "ground-truth CSV `file` to score against")
 	printPolicy := fs.Bool("print-policy", false, "print the default policy as JSON and exit")
+	rulesFile := fs.String("rules", "", "automation rules `file` (JSON list) to evaluate on the resulting incidents")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,6 +62,16 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cfg, err := readPolicy(*policyFile)
 	if err != nil {
 		return err
+	}
+	var ruleEngine *automation.Engine
+	var rules []*weft.AutomationRule
+	if *rulesFile != "" {
+		if ruleEngine, err = automation.NewEngine(); err != nil {
+			return err
+		}
+		if rules, err = readReplayRules(*rulesFile, ruleEngine); err != nil {
+			return err
+		}
 	}
 	var alerts []*weft.Alert
 	skipped := 0
@@ -70,6 +89,22 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	printReplay(stdout, "policy", cfg, res)
+	if rules != nil {
+		var entities weft.EntityStore
+		if *data != "" {
+			store, err := sqlite.Open(filepath.Join(*data, dbFile), sqlite.Options{})
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			entities = store
+		}
+		subjects, err := replayIncidents(ctx, alerts, res, entities)
+		if err != nil {
+			return err
+		}
+		printRuleReplay(ctx, stdout, ruleEngine, rules, subjects)
+	}
 	part := replayPartition(alerts, res)
 	if *out != "" {
 		f, err := os.Create(*out)

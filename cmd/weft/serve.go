@@ -39,6 +39,18 @@ client secret is read from --oidc-client-secret-file or WEFT_OIDC_CLIENT_SECRET,
 never from a flag. Only existing accounts sign in: an identity is matched to the
 account linked to it, else to the account named by its verified e-mail address.
 
+Response actions (isolate a device, disable a user, ...) run on connectors
+(docs/connectors.md). By default every action runs on the simulator, which
+only records the state an action leaves its target in. --connector webhook
+with --webhook-url and --webhook-secret-file (or WEFT_WEBHOOK_SECRET) POSTs
+each action, signed, to a receiver, whose asynchronous answers come back to
+POST /api/v1/actions/callback; --connector command with --command-path runs a
+program with the action as JSON on stdin. --connector-for routes some action
+types elsewhere (isolate=webhook,disable=command). --connectors FILE gives
+all of this, and more (command arguments and environment, timeouts), as
+JSON, instead of these flags. Secrets are read from files or the
+environment, never from a flag, and never logged.
+
 SIGINT or SIGTERM shut the server down cleanly: it stops accepting requests,
 finishes in-flight ingest batches (they are answered only once committed),
 and closes the database.
@@ -58,7 +70,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	tlsCert := fs.String("tls-cert", envOr("WEFT_TLS_CERT", ""), "serve HTTPS with the certificate chain in this PEM `file` (with --tls-key) (WEFT_TLS_CERT)")
 	tlsKey := fs.String("tls-key", envOr("WEFT_TLS_KEY", ""), "the private key of --tls-cert, a PEM `file` (WEFT_TLS_KEY)")
 	policyFile := fs.String("policy", envOr("WEFT_POLICY", ""), "correlation policy `file`: one policy (JSON, see weft replay --print-policy), or {\"default\": …, \"tenants\": {\"id\": …}}; policies set through the API take precedence (default: the built-in policy) (WEFT_POLICY)")
+	notifyPrivate := fs.Bool("notify-private-networks", envFlag("WEFT_NOTIFY_PRIVATE_NETWORKS"), "let notification webhooks reach loopback and private addresses, and use HTTPS_PROXY (off: public addresses only, so that a tenant admin cannot make the server post into its network) (WEFT_NOTIFY_PRIVATE_NETWORKS)")
 	oidcConfig := addOIDCFlags(fs)
+	connectorFlags := addConnectorFlags(fs)
+	for flagName, env := range connectorEnv {
+		if v := envOr(env, ""); v != "" {
+			if err := fs.Set(flagName, v); err != nil {
+				return fmt.Errorf("%s=%q: %v", env, v, err)
+			}
+		}
+	}
 	// Numeric and duration settings from the environment are parsed like
 	// flags, so that a malformed value is an error, never silently ignored.
 	for flagName, env := range map[string]string{"max-body": "WEFT_MAX_BODY", "shutdown-timeout": "WEFT_SHUTDOWN_TIMEOUT",
@@ -82,6 +103,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	connectors, err := connectorFlags.config()
+	if err != nil {
+		return err
+	}
 	logger, err := newLogger(stderr, *logLevel, *logFormat)
 	if err != nil {
 		return err
@@ -93,7 +118,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rs, err := startServer(serverConfig{
 		Addr: *addr, DataDir: *data, Synchronous: *sync, MaxBodyBytes: *maxBody, Logger: logger, Policy: policy,
 		TLSCert: *tlsCert, TLSKey: *tlsKey, RateLimit: *rateLimit, RateBurst: *rateBurst, OIDC: oidc,
-		Bootstrap: stderr, // the terminal, never the logger
+		Connectors:            connectors,
+		NotifyPrivateNetworks: *notifyPrivate,
+		Bootstrap:             stderr, // the terminal, never the logger
 	})
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	wefthttp "github.com/weftxdr/weft/http"
 	"github.com/weftxdr/weft/ingest"
 	"github.com/weftxdr/weft/priority"
+	"github.com/weftxdr/weft/respond"
 	"github.com/weftxdr/weft/sqlite"
 )
 
@@ -49,6 +50,12 @@ type serverConfig struct {
 	RateBurst int
 	// OIDC configures OpenID Connect sign-in; nil: off.
 	OIDC *wefthttp.OIDCConfig
+	// Connectors are the response-action connectors (connectors.go); the
+	// zero value runs every action on the simulator.
+	Connectors connectorsConfig
+	// NotifyPrivateNetworks lets notification webhooks reach non-public
+	// addresses (automation.Notifier.AllowPrivateNetworks).
+	NotifyPrivateNetworks bool
 }
 
 // unlimited is a rate limit and burst that never limit: for weft bench,
@@ -65,6 +72,14 @@ type runningServer struct {
 	http    *http.Server
 	served  chan error
 	logger  *slog.Logger
+	// automation is the automation runner and the notifier
+	// (startAutomation); stopAutomation ends them and waits.
+	automation     *automationWorkers
+	stopAutomation func()
+	// actions is the response-action service; stopActions ends its
+	// worker and waits for the dispatches in flight.
+	actions     *respond.Service
+	stopActions func()
 }
 
 // dbFile is the database file inside a data directory.
@@ -133,6 +148,12 @@ func startServer(cfg serverConfig) (*runningServer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The connectors read their secrets now, so that a wrong path or a
+	// missing secret fails before anything is opened.
+	actionRT, err := cfg.Connectors.build(cfg.Logger.With("component", "connectors"), cfg.Now)
+	if err != nil {
+		return nil, err
+	}
 	store, err := openStoreAt(cfg.DataDir, cfg.Synchronous, cfg.Policy, cfg.Now, cfg.Logger)
 	if err != nil {
 		return nil, err
@@ -165,15 +186,35 @@ func startServer(cfg serverConfig) (*runningServer, error) {
 			api.ObserveCommit(n, d, err)
 		}
 	}})
+	auto, err := newAutomationWorkers(store, cfg.Now, cfg.Logger)
+	if err == nil {
+		auto.notifier.AllowPrivateNetworks = cfg.NotifyPrivateNetworks
+	}
+	if err != nil {
+		ln.Close()
+		store.Close()
+		return nil, err
+	}
+	rs.automation = auto
+	rs.actions = respond.New(store, actionRT.Options)
+	auto.setActions(rs.actions)
+	var callback http.Handler
+	if actionRT.Callback != nil {
+		callback = actionRT.Callback(rs.actions)
+	}
 	api = wefthttp.NewServer(store, rs.batcher, wefthttp.Options{
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Logger:       cfg.Logger,
-		Registry:     reg,
-		Now:          cfg.Now,
-		Auth:         store, // required: the API is never served without authentication
-		RateLimit:    cfg.RateLimit,
-		RateBurst:    cfg.RateBurst,
-		OIDC:         cfg.OIDC,
+		Actions:        rs.actions,
+		ActionCallback: callback,
+		Connectors:     connectorsInfo(actionRT.Options),
+		Automation:     auto.evaluator,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		Logger:         cfg.Logger,
+		Registry:       reg,
+		Now:            cfg.Now,
+		Auth:           store, // required: the API is never served without authentication
+		RateLimit:      cfg.RateLimit,
+		RateBurst:      cfg.RateBurst,
+		OIDC:           cfg.OIDC,
 	})
 	rs.api = api
 	rs.http = &http.Server{
@@ -195,6 +236,9 @@ func startServer(cfg serverConfig) (*runningServer, error) {
 	} else {
 		go func() { rs.served <- rs.http.Serve(ln) }()
 	}
+	rs.stopAutomation = auto.start()
+	rs.stopActions = startActionWorker(rs.actions, cfg.Logger)
+	cfg.Logger.Info("response actions", "connectors", cfg.Connectors.describe())
 	api.SetReady(true)
 	cfg.Logger.Info("weft ready", "url", rs.URL, "data", cfg.DataDir, "version", weft.Version,
 		"go", runtime.Version(), "startup", time.Since(start).Round(time.Millisecond), "tls", tlsConfig != nil)
@@ -273,6 +317,13 @@ func (rs *runningServer) Shutdown(ctx context.Context) error {
 	err := rs.http.Shutdown(ctx)
 	if err != nil {
 		rs.logger.Warn("in-flight requests did not finish in time", "err", err)
+	}
+	if rs.stopAutomation != nil {
+		rs.stopAutomation()
+	}
+	// After automation, which requests actions; before the store closes.
+	if rs.stopActions != nil {
+		rs.stopActions()
 	}
 	rs.batcher.Close()
 	if cerr := rs.store.Close(); cerr != nil && err == nil {
