@@ -118,11 +118,16 @@ func (s *Server) guard(rt route) http.Handler {
 		setSecurityHeaders(w.Header())
 		info, err := s.authenticate(r)
 		if info == nil {
-			if rt.page {
+			switch {
+			case rt.page && weft.ErrorCode(err) == weft.EUNAUTHENTICATED:
 				redirectToSignIn(w, r)
-				return
+			case rt.page:
+				// Not a missing session but a failure (the store):
+				// sending the browser to sign in again would hide it.
+				s.writePageError(w, r, err)
+			default:
+				s.writeError(w, r, err)
 			}
-			s.writeError(w, r, err)
 			return
 		}
 		if stateChanging(r.Method) {
@@ -148,6 +153,10 @@ func (s *Server) guard(rt route) http.Handler {
 			err = s.authorize(r, rt, info)
 		}
 		if err != nil {
+			if rt.page {
+				s.writePageError(w, r, err)
+				return
+			}
 			s.writeError(w, r, err)
 			return
 		}

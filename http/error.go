@@ -1,6 +1,7 @@
 package http
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 
@@ -52,4 +53,23 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	}
 	s.writeJSON(w, status, errorBody{errorDetail{code, msg}})
+}
+
+// writePageError answers a page request that failed before its page could
+// be rendered (a store failure, a rate limit, a role too weak) with the
+// status writeError would give and the error as plain text, which a
+// browser shows as it is, rather than as JSON; an internal error is logged
+// and shown only as "internal error", as writeError does.
+func (s *Server) writePageError(w http.ResponseWriter, r *http.Request, err error) {
+	code, msg := weft.ErrorCode(err), weft.ErrorMessage(err)
+	status, ok := statusByCode[code]
+	if !ok {
+		status = http.StatusInternalServerError
+		s.logger.Error("page request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, "weft could not show this page: "+msg+"\n\nReload the page to try again; if it keeps failing, tell the administrator of this weft server.\n")
 }

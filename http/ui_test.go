@@ -274,3 +274,34 @@ func TestPageRoutesAreChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestPageStoreFailure: a page whose session cannot be checked because the
+// store fails answers the failure (500, as text), not the sign-in page,
+// which would hide it behind a request to sign in again; a rate-limited
+// page answers 429 as text too.
+func TestPageStoreFailure(t *testing.T) {
+	t.Run("RateLimited", func(t *testing.T) {
+		s := newAuthServer(t, Options{RateLimit: 0.001, RateBurst: 1})
+		s.createUser(t, "ana", "correct horse battery", weft.Grant{TenantID: weft.DefaultTenantID, Role: weft.RoleAnalyst})
+		cookie, _ := s.login(t, "ana", "correct horse battery")
+		var a answer
+		for range 3 {
+			a = s.send(t, "GET", "/incidents", "", "Cookie", SessionCookie+"="+cookie)
+		}
+		if a.status != http.StatusTooManyRequests || !strings.HasPrefix(a.header.Get("Content-Type"), "text/plain") ||
+			!strings.Contains(a.body, "weft could not show this page") {
+			t.Fatalf("got %d %s %.200s", a.status, a.header.Get("Content-Type"), a.body)
+		}
+	})
+	t.Run("StoreClosed", func(t *testing.T) {
+		s := newAuthServer(t, Options{})
+		s.createUser(t, "ana", "correct horse battery", weft.Grant{TenantID: weft.DefaultTenantID, Role: weft.RoleAnalyst})
+		cookie, _ := s.login(t, "ana", "correct horse battery")
+		s.store.Close()
+		a := s.send(t, "GET", "/incidents", "", "Cookie", SessionCookie+"="+cookie)
+		if a.status == http.StatusSeeOther || a.status < 500 || !strings.HasPrefix(a.header.Get("Content-Type"), "text/plain") ||
+			strings.Contains(a.body, "sqlite") {
+			t.Fatalf("got %d %s %q, want a 5xx as text without driver detail", a.status, a.header.Get("Content-Type"), a.body)
+		}
+	})
+}

@@ -170,6 +170,18 @@ func TestConnectorConfig(t *testing.T) {
 	if rt, err = cfg.build(nil, nil); err != nil || rt.Options.DefaultConnector != "edr" || len(rt.Options.Connectors) != 3 {
 		t.Fatalf("file: %v %+v", err, rt.Options)
 	}
+	// The dispatch timeout outlasts the slowest connector's own limit (the
+	// command's 30 s), so that a slow answer is not cut off and retried.
+	if got, want := rt.Options.DispatchTimeout, 30*time.Second+dispatchMargin; got != want {
+		t.Fatalf("dispatch timeout %v, want %v", got, want)
+	}
+	os.WriteFile(file, []byte(`{"dispatchTimeout":"2m","commands":[{"name":"idp","path":"/usr/bin/true","timeout":"90s"}]}`), 0o600)
+	if cfg, err = flags("--connectors", file); err != nil {
+		t.Fatal(err)
+	}
+	if rt, err = cfg.build(nil, nil); err != nil || rt.Options.DispatchTimeout != 2*time.Minute {
+		t.Fatalf("explicit dispatch timeout: %v %+v", err, rt.Options)
+	}
 
 	for _, c := range []struct {
 		name string
@@ -190,6 +202,8 @@ func TestConnectorConfig(t *testing.T) {
 		{"FileUnknownMember", nil, `{"defualt":"simulator"}`, "defualt"},
 		{"FileBadDuration", nil, `{"simulator":{"delay":"soon"}}`, "duration"},
 		{"FileTwoWebhooks", nil, `{"webhooks":[{"name":"a","url":"https://a.example","secretFile":"` + secretFile + `"},{"name":"b","url":"https://b.example","secretFile":"` + secretFile + `"}]}`, "at most one webhook"},
+		{"FileDispatchTooShort", nil, `{"dispatchTimeout":"30s","commands":[{"name":"idp","path":"/usr/bin/true","timeout":"2m"}]}`, "dispatchTimeout 30s is too short for commands[0].timeout (2m0s)"},
+		{"FileDispatchTooShortForSimulator", nil, `{"dispatchTimeout":"10s","simulator":{"delay":"10s"}}`, "too short for simulator.delay"},
 		{"FileDuplicateName", nil, `{"commands":[{"name":"simulator","path":"/usr/bin/true"}]}`, `two connectors are named "simulator"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

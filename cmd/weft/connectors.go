@@ -179,6 +179,10 @@ func readConnectors(path string) (connectorsConfig, error) {
 	return cfg, nil
 }
 
+// dispatchMargin is how much longer than a connector's own time limit the
+// action service waits for its answer.
+const dispatchMargin = 5 * time.Second
+
 // actionRuntime is what the connectors of a configuration make: the
 // options of the action service, and the webhook's callback handler (nil
 // without a webhook).
@@ -207,6 +211,11 @@ func (cfg connectorsConfig) build(logger *slog.Logger, now func() time.Time) (ac
 	if err := add(sim); err != nil {
 		return rt, err
 	}
+	// The longest time a connector may take by its own settings: the
+	// action service's dispatch timeout must outlast it, else every slow
+	// but healthy answer is cut off, retried and cut off again until the
+	// action expires.
+	longest, longestName := time.Duration(cfg.Simulator.Delay), "simulator.delay"
 	if len(cfg.Webhooks) > 1 {
 		return rt, errors.New("connectors: webhooks: at most one webhook connector (its callback route takes one secret)")
 	}
@@ -220,6 +229,9 @@ func (cfg connectorsConfig) build(logger *slog.Logger, now func() time.Time) (ac
 			return rt, err
 		}
 		rt.Callback = wh.CallbackHandler
+		if t := cmp.Or(time.Duration(w.Timeout), webhook.DefaultTimeout); t > longest {
+			longest, longestName = t, "webhooks[0].timeout"
+		}
 	}
 	for i, c := range cfg.Commands {
 		cmd, err := commandconn.New(commandconn.Config{Name: c.Name, Path: c.Path, Args: c.Args, Timeout: time.Duration(c.Timeout),
@@ -230,6 +242,18 @@ func (cfg connectorsConfig) build(logger *slog.Logger, now func() time.Time) (ac
 		if err := add(cmd); err != nil {
 			return rt, err
 		}
+		if t := cmp.Or(time.Duration(c.Timeout), commandconn.DefaultTimeout); t > longest {
+			longest, longestName = t, fmt.Sprintf("commands[%d].timeout", i)
+		}
+	}
+	need := longest + dispatchMargin
+	dispatch := time.Duration(cfg.DispatchTimeout)
+	switch {
+	case dispatch == 0:
+		dispatch = max(respond.DefaultDispatchTimeout, need)
+	case dispatch < need:
+		return rt, fmt.Errorf("connectors: dispatchTimeout %v is too short for %s (%v): a dispatch must be allowed the connector's own time limit plus %v; raise dispatchTimeout to at least %v or shorten %s",
+			dispatch, longestName, longest, dispatchMargin, need, longestName)
 	}
 	names := make([]string, 0, len(conns))
 	for n := range conns {
@@ -249,7 +273,7 @@ func (cfg connectorsConfig) build(logger *slog.Logger, now func() time.Time) (ac
 		}
 	}
 	rt.Options = respond.Options{Now: now, Connectors: conns, DefaultConnector: def, ConnectorFor: cfg.Actions, Logger: logger,
-		DispatchTimeout: time.Duration(cfg.DispatchTimeout), Lease: time.Duration(cfg.Lease)}
+		DispatchTimeout: dispatch, Lease: time.Duration(cfg.Lease)}
 	return rt, nil
 }
 

@@ -245,6 +245,9 @@ func (c *Command) outcome(ctx, runCtx context.Context, runErr error, stdout, std
 // cancelled dispatch, a timeout (either killed the program) or exit code
 // 75 is retryable; any other ending is permanent.
 func (c *Command) failure(ctx, runCtx context.Context, runErr error, tail string) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return weft.RetryableError(fmt.Errorf("the dispatch's time ran out, program killed: %w%s", ctx.Err(), tail))
+	}
 	if ctx.Err() != nil {
 		return weft.RetryableError(fmt.Errorf("cancelled, program killed: %w%s", ctx.Err(), tail))
 	}
