@@ -32,6 +32,7 @@ type Engine struct {
 	policies map[string]*policy // tenants' own policies (SetPolicy)
 	ids      *Identities
 	tenants  map[string]*tenantState
+	last     *tenantState // the tenant asked for last (tenant)
 	scratch  scratch
 }
 
@@ -101,6 +102,7 @@ func (e *Engine) Reset() {
 	e.ids = NewIdentities()
 	e.ids.OnMerge = e.identityMerged
 	e.tenants = map[string]*tenantState{}
+	e.last = nil
 }
 
 // Window is how far back in event time, from the newest alert, stored alerts
@@ -148,13 +150,19 @@ var _ weft.Correlator = (*Engine)(nil)
 
 // tenantState is one tenant's share of the engine.
 type tenantState struct {
+	id        string
 	pol       *policy
 	ids       *tenantIdentities // the tenant's identities in Engine.ids
 	index     entryIndex
 	incidents map[int64]*incidentState
+	// slab and free hold incidentStates for create: most incidents of a
+	// stream have one alert, so one allocation per incident would be most
+	// of the engine's; prune puts the incidents it forgets in free.
+	slab      []incidentState
+	free      []*incidentState
 	redirect  map[int64]int64 // merged incident → the one it went into
 	next      map[int64]int64 // full incident → its continuation
-	repeats   map[repeatKey]*repeatGroup
+	repeats   map[repeatKey]repeatGroup
 	alerts    alertTable            // the alerts sightings refer to
 	detectors map[string]detectorID // detectors by name (detectorOf); prune forgets those no state refers to
 	lastDet   detectorID            // the newest detector number
@@ -163,8 +171,9 @@ type tenantState struct {
 	// identities the index held after the last one (NeedsRebuild).
 	pruned         bool
 	liveAfterPrune int
-	watermark      int64 // the latest event time placed (unix ns)
-	placed         int   // alerts placed since the last prune
+	watermark      int64  // the latest event time placed (unix ns)
+	sink           uint64 // what prune read ahead, unused
+	placed         int    // alerts placed since the last prune
 }
 
 // entry is what the engine remembers of one identity: the alerts that
@@ -272,6 +281,9 @@ func (e *Engine) SetIncident(tenantID string, s IncidentState) {
 }
 
 func (e *Engine) tenant(id string) *tenantState {
+	if e.last != nil && e.last.id == id { // most streams are one tenant's, or runs of one
+		return e.last
+	}
 	t := e.tenants[id]
 	if t == nil {
 		pol := e.policies[id]
@@ -279,16 +291,18 @@ func (e *Engine) tenant(id string) *tenantState {
 			pol = e.def
 		}
 		t = &tenantState{
+			id:        id,
 			pol:       pol,
 			ids:       e.ids.tenant(id),
 			incidents: map[int64]*incidentState{},
 			redirect:  map[int64]int64{},
 			next:      map[int64]int64{},
-			repeats:   map[repeatKey]*repeatGroup{},
+			repeats:   map[repeatKey]repeatGroup{},
 			detectors: map[string]detectorID{},
 		}
 		e.tenants[id] = t
 	}
+	e.last = t
 	return t
 }
 
@@ -336,16 +350,20 @@ type scratch struct {
 	refs       []ref
 	ens        []*entry // the index entry of each ref
 	principals []IdentityID
+	nodes      []uint32      // the identity nodes of one evidence record's identifiers
+	evs        []evidenceIDs // the identifiers of the alert's evidence (touch)
 	hits       []hit
 	shared     []alertSeq // the other alerts of hits, sorted, built when needed
 	links      []link
 	linkIndex  map[int64]int // incident → its link, once there are many
 	open       []*link
+	sink       uint64 // what the passes that read ahead read (touch), unused
 }
 
 // release drops the scratch's pointers into the index and into the alert
 // just placed, so that neither is kept alive by it.
 func (x *scratch) release() {
+	clear(x.evs)
 	clear(x.refs)
 	clear(x.open)
 	clear(x.links)
@@ -407,6 +425,7 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	t := e.tenant(a.TenantID)
 	x := &e.scratch
 	first, last := a.FirstActivityDateTime.UnixNano(), a.LastActivityDateTime.UnixNano()
+	t.touch(a, x)
 	refs, principals, device, account := e.resolve(t, a)
 	rk := repeatKey{t.detector(detectorOf(a)), cmp.Or(device, account)}
 
@@ -415,7 +434,8 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 
 	sev := a.Severity.Rank()
 	group := t.nextGroup + 1 // the repeat group a new one would get
-	g := t.repeatOf(rk, first, t.pol.cfg.RepeatWindow)
+	rs := t.repeatOf(rk, first, t.pol.cfg.RepeatWindow)
+	g := rs.group()
 	if g != nil {
 		group = g.id
 	}
@@ -559,7 +579,7 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	if best != nil {
 		p.LinkedAlert, p.LinkedEntity = best.other, string(best.ref.typ)+":"+best.ref.name()
 	}
-	group = t.recordRepeat(rk, a.ID, first, p.IncidentID, t.pol.cfg.RepeatWindow)
+	group = t.recordRepeat(rk, &rs, a.ID, first, p.IncidentID, t.pol.cfg.RepeatWindow)
 	e.record(t, a, refs, ens, device, rk.detector, p.IncidentID, group, routine)
 	x.release()
 	return p
@@ -572,6 +592,7 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 // restored with SetIncident.
 func (e *Engine) Restore(a *weft.Alert, incidentID int64) {
 	t := e.tenant(a.TenantID)
+	t.touch(a, &e.scratch)
 	refs, principals, device, account := e.resolve(t, a)
 	first := a.FirstActivityDateTime.UnixNano()
 	ens := t.seen(refs, principals, first, &e.scratch)
@@ -581,11 +602,12 @@ func (e *Engine) Restore(a *weft.Alert, incidentID int64) {
 	}
 	rk := repeatKey{t.detector(detectorOf(a)), cmp.Or(device, account)}
 	group := t.nextGroup + 1
-	if g := t.repeatOf(rk, first, t.pol.cfg.RepeatWindow); g != nil {
-		group = g.id
+	rs := t.repeatOf(rk, first, t.pol.cfg.RepeatWindow)
+	if rs.in {
+		group = rs.cur.id
 	}
 	routine := e.routine(t, refs, ens, a.Severity.Rank(), rk.detector, group, first)
-	group = t.recordRepeat(rk, a.ID, first, id, t.pol.cfg.RepeatWindow)
+	group = t.recordRepeat(rk, &rs, a.ID, first, id, t.pol.cfg.RepeatWindow)
 	e.record(t, a, refs, ens, device, rk.detector, id, group, routine)
 	e.scratch.release()
 }

@@ -2,6 +2,8 @@ package correlate
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -320,5 +322,90 @@ func TestStateStaysBounded(t *testing.T) {
 	}
 	if n := len(ts.alerts.ids); n > 2*24*60+pruneEvery {
 		t.Fatalf("%d alert ids held after 20 days", n)
+	}
+}
+
+// TestRecycledStateStartsClean checks that the incidents prune forgets,
+// whose memory later incidents reuse, pass nothing on: an analyst's
+// assignee or split of a forgotten incident must not block a merge of new
+// ones.
+func TestRecycledStateStartsClean(t *testing.T) {
+	e := newEngine(t, nil)
+	var old []int64
+	for i := range 50 {
+		p := e.Place(alertAt("", time.Duration(i)*time.Minute, device(fmt.Sprintf("old-%d", i))))
+		old = append(old, p.IncidentID)
+	}
+	for i, id := range old {
+		e.SetIncident(weft.DefaultTenantID, IncidentState{ID: id, Status: weft.IncidentStatusActive,
+			AssignedTo: fmt.Sprintf("analyst-%d", i), Apart: []int64{old[(i+1)%len(old)]}})
+	}
+	// Three days later, enough alerts for prunes to forget the old
+	// incidents and new ones to take their place.
+	for i := range 2 * pruneEvery {
+		e.Place(alertAt("", 72*time.Hour+time.Duration(i)*time.Second, device(fmt.Sprintf("new-%d", i))))
+	}
+	ts := e.tenants[weft.DefaultTenantID]
+	for _, id := range old {
+		if ts.incidents[id] != nil {
+			t.Fatalf("incident %d of three days ago is still held", id)
+		}
+	}
+	for id, inc := range ts.incidents {
+		if inc.id != id || inc.assignedTo != "" || inc.apart != nil || inc.status != weft.IncidentStatusActive {
+			t.Fatalf("incident %d holds %+v", id, *inc)
+		}
+	}
+	a := e.Place(alertAt("", 80*time.Hour, device("x1")))
+	b := e.Place(alertAt("", 80*time.Hour+time.Minute, device("x2")))
+	c := e.Place(alertAt("", 80*time.Hour+2*time.Minute, device("x1"), device("x2")))
+	if len(c.Merged) != 1 || c.IncidentID != min(a.IncidentID, b.IncidentID) {
+		t.Fatalf("got %+v; want incidents %d and %d merged", c, a.IncidentID, b.IncidentID)
+	}
+}
+
+// TestPruneSightings holds pruneSightings to slices.DeleteFunc.
+func TestPruneSightings(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 500 {
+		n := rng.IntN(12)
+		ss := make([]sighting, n)
+		for i := range ss {
+			ss[i] = sighting{last: int64(rng.IntN(10)), alert: alertSeq(i)}
+		}
+		cutoff := int64(rng.IntN(11))
+		want := slices.DeleteFunc(slices.Clone(ss), func(s sighting) bool { return s.last < cutoff })
+		if got := pruneSightings(ss, cutoff); !slices.Equal(got, want) {
+			t.Fatalf("cutoff %d: got %v, want %v", cutoff, got, want)
+		}
+	}
+}
+
+// TestContinuationOutlivesPrune checks that a prune keeps the continuation
+// of a full incident it keeps, even when no alert links to the
+// continuation: repeats of one detector on an excluded device link through
+// nothing but their repeat group, whose incident is the full one, and the
+// engine used to forget the continuation and then fail on the next repeat.
+func TestContinuationOutlivesPrune(t *testing.T) {
+	e := newEngine(t, func(c *Config) {
+		c.MaxIncidentAlerts = 2
+		c.Exclusions = append(c.Exclusions, "device:scan*")
+	})
+	repeat := func(at time.Duration) Placement {
+		a := alertAt("", at, device("scan01"))
+		a.Severity, a.DetectorID = weft.SeverityHigh, "port-scan"
+		return e.Place(a)
+	}
+	first := repeat(0)
+	repeat(time.Minute)
+	third := repeat(2 * time.Minute)
+	if third.Continues != first.IncidentID {
+		t.Fatalf("third repeat: %+v; want a continuation of %d", third, first.IncidentID)
+	}
+	for i := range pruneEvery + 1 { // a prune, within the repeat window
+		e.Place(alertAt("", 3*time.Minute+time.Duration(i)*time.Millisecond, device(fmt.Sprintf("ws-%d", i))))
+	}
+	if p := repeat(10 * time.Minute); p.IncidentID != third.IncidentID {
+		t.Fatalf("fourth repeat: %+v; want it in the continuation %d", p, third.IncidentID)
 	}
 }

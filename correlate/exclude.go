@@ -24,6 +24,7 @@ package correlate
 import (
 	"net/netip"
 	"strings"
+	"sync/atomic"
 
 	"github.com/weftxdr/weft"
 )
@@ -92,8 +93,24 @@ func parseExclusion(s string) (exclusion, error) {
 	return x, nil
 }
 
-// exclusions is a policy's parsed exclusions, by entity type.
-type exclusions map[weft.EntityType]*typeExclusions
+// exclusions is a policy's parsed exclusions, by entity type: a few
+// types at most, so a slice searched in order costs less than a map.
+type exclusions []typedExclusions
+
+type typedExclusions struct {
+	typ weft.EntityType
+	x   *typeExclusions
+}
+
+// of returns the exclusions of entity type t, or nil.
+func (xs exclusions) of(t weft.EntityType) *typeExclusions {
+	for i := range xs {
+		if xs[i].typ == t {
+			return xs[i].x
+		}
+	}
+	return nil
+}
 
 // typeExclusions is one entity type's exclusions, split so that the common
 // case costs a map lookup per name: a pattern without wildcards matches
@@ -103,23 +120,41 @@ type typeExclusions struct {
 	globs    []string        // patterns with them
 	prefixes []netip.Prefix  // for ip
 	account  bool            // user or mailbox: bare account names match too
-	// names and ids remember what evidence names and identifier values
-	// matched (remember).
-	names, ids map[string]bool
+	// names remembers what evidence names matched (remember); what
+	// identifiers matched is remembered in their identity nodes, marked
+	// with serial, which no other typeExclusions has.
+	names  map[string]bool
+	serial uint32
+}
+
+// exclusionSerial numbers typeExclusions (typeExclusions.serial). Engines
+// in different goroutines compile policies, hence the atomic.
+var exclusionSerial atomic.Uint32
+
+// nextExclusionSerial returns a new serial, never 0 (nothing remembered).
+// Serials repeat only after 2³² compiled policies' entity types; a node
+// would also have to have been asked under the older one since the last
+// Reset for a wrong answer to be remembered.
+func nextExclusionSerial() uint32 {
+	for {
+		if s := exclusionSerial.Add(1); s != 0 {
+			return s
+		}
+	}
 }
 
 func compileExclusions(list []string) (exclusions, error) {
-	xs := exclusions{}
+	var xs exclusions
 	for _, s := range list {
 		x, err := parseExclusion(s)
 		if err != nil {
 			return nil, err
 		}
 		for _, t := range x.types {
-			tx := xs[t]
+			tx := xs.of(t)
 			if tx == nil {
-				tx = &typeExclusions{exact: map[string]bool{}, account: t == weft.EntityUser || t == weft.EntityMailbox}
-				xs[t] = tx
+				tx = &typeExclusions{exact: map[string]bool{}, account: t == weft.EntityUser || t == weft.EntityMailbox, serial: nextExclusionSerial()}
+				xs = append(xs, typedExclusions{t, tx})
 			}
 			switch {
 			case x.prefix.IsValid():
@@ -135,9 +170,12 @@ func compileExclusions(list []string) (exclusions, error) {
 }
 
 // excluded reports whether the evidence, whose identifiers are ids
-// (ev.Identifiers()), matches one of the exclusions.
-func (xs exclusions) excluded(ev *weft.Evidence, ids []weft.Identifier) bool {
-	tx := xs[ev.EntityType]
+// (ev.Identifiers()), matches one of the exclusions. nodes[k] is the
+// identity node of ids[k] in forest: whether an identifier matches is
+// remembered in its node (node.xmatch), so that an identifier seen again
+// costs no lookup.
+func (xs exclusions) excluded(ev *weft.Evidence, ids []weft.Identifier, forest []node, nodes []uint32) bool {
+	tx := xs.of(ev.EntityType)
 	if tx == nil {
 		return false
 	}
@@ -153,15 +191,22 @@ func (xs exclusions) excluded(ev *weft.Evidence, ids []weft.Identifier) bool {
 	if len(tx.exact) == 0 && len(tx.globs) == 0 {
 		return false
 	}
-	if remember(&tx.names, ev.Name(), tx.nameMatches) {
-		return true
-	}
-	for _, id := range ids {
-		if remember(&tx.ids, id.Value, tx.idMatches) {
+	name := ev.Name()
+	nameIsID := false
+	for k, id := range ids {
+		nd := &forest[nodes[k]]
+		if nd.xserial != tx.serial {
+			nd.xmatch, nd.xserial = tx.idMatches(id.Value), tx.serial
+		}
+		if nd.xmatch {
 			return true
 		}
+		nameIsID = nameIsID || id.Value == name
 	}
-	return false
+	// A name equal to an identifier's value matched no more than the
+	// identifier did (idMatches tries the value as nameMatches does, and
+	// more).
+	return !nameIsID && remember(&tx.names, name, tx.nameMatches)
 }
 
 // maxRemembered bounds the strings a memo holds; past it, it starts

@@ -10,13 +10,18 @@ import (
 )
 
 // TestExclusionsMatchAsGlobs holds the compiled exclusions (exact patterns
-// looked up, the others globbed) to matching every pattern with glob.
+// looked up, the others globbed, what identifiers matched remembered in
+// their identity nodes) to matching every pattern with glob, for two
+// policies and entity types that share identity nodes (a user and a mailbox
+// with one address), asked in turn so that each finds the other's answer
+// remembered.
 func TestExclusionsMatchAsGlobs(t *testing.T) {
-	patterns := append(DefaultExclusions, "user:svc-*", "user:admin?", "device:dc01.contoso.com", "ip:10.0.0.0/8", "ip:198.51.100.7")
-	xs, err := compileExclusions(patterns)
-	if err != nil {
-		t.Fatal(err)
+	lists := [][]string{
+		append(slices.Clone(DefaultExclusions), "user:svc-*", "user:admin?", "device:dc01.contoso.com", "ip:10.0.0.0/8", "ip:198.51.100.7"),
+		{"mailbox:svc-*", "device:ws-01.contoso.com", "file:evil.exe"},
 	}
+	ids := NewIdentities().tenant(idTenant)
+	var n int
 	evs := []weft.Evidence{
 		{EntityType: weft.EntityFile, FileDetails: &weft.FileDetails{FileName: "RunDLL32.exe", Sha256: strings.Repeat("a", 64)}},
 		{EntityType: weft.EntityFile, FileDetails: &weft.FileDetails{FileName: "evil.exe", Sha256: strings.Repeat("b", 64)}},
@@ -31,21 +36,41 @@ func TestExclusionsMatchAsGlobs(t *testing.T) {
 		{EntityType: weft.EntityIP, IPAddress: "10.1.2.3"},
 		{EntityType: weft.EntityIP, IPAddress: "198.51.100.7"},
 		{EntityType: weft.EntityIP, IPAddress: "203.0.113.9"},
+		{EntityType: weft.EntityUser, UserAccount: &weft.UserAccount{UserPrincipalName: "svc-mail@contoso.com"}},
+		{EntityType: weft.EntityMailbox, PrimaryAddress: "svc-mail@contoso.com"},
+		{EntityType: weft.EntityUser, UserAccount: &weft.UserAccount{UserPrincipalName: "ws-01.contoso.com"}},
 	}
-	for i := range evs {
-		ev := &evs[i]
-		want := false
-		for _, s := range patterns {
-			x, _ := parseExclusion(s)
-			if !slices.Contains(x.types, ev.EntityType) {
-				continue
-			}
-			if slowExcluded(x, ev) {
-				want = true
-			}
+	policies := make([]exclusions, len(lists))
+	for i, l := range lists {
+		xs, err := compileExclusions(l)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if got := xs.excluded(ev, ev.Identifiers()); got != want {
-			t.Errorf("%s %q: excluded %v, want %v", ev.EntityType, ev.Name(), got, want)
+		policies[i] = xs
+	}
+	for round := range 3 {
+		for p, xs := range policies {
+			for i := range evs {
+				ev := &evs[i]
+				want := false
+				for _, s := range lists[p] {
+					x, _ := parseExclusion(s)
+					if !slices.Contains(x.types, ev.EntityType) {
+						continue
+					}
+					if slowExcluded(x, ev) {
+						want = true
+					}
+				}
+				evIDs := ev.Identifiers()
+				nodes := make([]uint32, len(evIDs))
+				if len(evIDs) > 0 {
+					ids.observe(evIDs, ev.IdentifierHashes(), &n, nodes)
+				}
+				if got := xs.excluded(ev, evIDs, ids.nodes, nodes); got != want {
+					t.Errorf("round %d, policy %d: %s %q: excluded %v, want %v", round, p, ev.EntityType, ev.Name(), got, want)
+				}
+			}
 		}
 	}
 }

@@ -72,18 +72,20 @@ package correlate
 //     after Canonical, or resolve an identifier again.
 //
 //  8. Memory. One node per distinct identifier per tenant, never freed:
-//     about 100 bytes plus the value's bytes (95 B measured at 200,000
-//     identifiers; up to about 1.6 times that just after the node slice and
-//     index grow). Growth is linear in the distinct identifiers observed;
-//     Len and Stats report it. Forgetting identifiers that left
-//     every correlation window is the engine's job: it rebuilds a tenant's
-//     Identities from the alerts still in its windows (the state is a cache
-//     of the store).
+//     about 90 bytes plus the value's bytes — a 64-byte node, its 8-byte
+//     index slot at a load of 3/8 to 3/4, and the weak names' candidate
+//     lists (92 B measured over BenchmarkPlace's 77,861 identifiers; up to
+//     about 1.6 times that just after the node slice and index grow).
+//     Growth is linear in the distinct identifiers observed; Len and Stats
+//     report it. Forgetting identifiers that left every correlation window
+//     is the engine's job: it rebuilds a tenant's Identities from the
+//     alerts still in its windows (the state is a cache of the store).
 
 import (
 	"cmp"
 	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/weftxdr/weft"
 )
@@ -259,7 +261,7 @@ func (x *Identities) Observe(tenantID string, ev *weft.Evidence) IdentityID {
 	if len(ids) == 0 {
 		return 0
 	}
-	return x.tenant(tenantID).observe(ids, ev.IdentifierHashes(), &x.n)
+	return x.tenant(tenantID).observe(ids, ev.IdentifierHashes(), &x.n, nil)
 }
 
 // AddAsset records that aliases, taken from an asset inventory, name one
@@ -274,7 +276,7 @@ func (x *Identities) AddAsset(tenantID string, aliases []weft.Identifier) Identi
 	for i, a := range aliases {
 		hs[i] = a.Hash()
 	}
-	return x.tenant(tenantID).observe(aliases, hs, &x.n)
+	return x.tenant(tenantID).observe(aliases, hs, &x.n, nil)
 }
 
 // Resolve returns the identity that id names in tenantID. It returns false
@@ -354,7 +356,7 @@ func (x *Identities) Aliases(tenantID string, id IdentityID) []weft.Identifier {
 func (x *Identities) tenant(tenantID string) *tenantIdentities {
 	t := x.tenants[tenantID]
 	if t == nil {
-		t = &tenantIdentities{index: make(map[uint64]uint32), collide: make(map[weft.Identifier]uint32), weakOf: make(map[uint32][]uint32)}
+		t = &tenantIdentities{weakOf: make(map[uint32][]uint32), cands: make(map[uint32][]uint32)}
 		if x.OnMerge != nil {
 			hook := x.OnMerge
 			t.merged = func(from, to uint32) { hook(tenantID, IdentityID(from+1), IdentityID(to+1)) }
@@ -393,33 +395,62 @@ type node struct {
 	next   uint32 // strong: next member of the identity's circular member list
 	size   uint32 // root: number of strong members
 	one    uint32 // root: bits of the one-per-identity kinds present (rule 3); else the node's own kind bit
-	class  entityClass
-	weak   bool
-	cands  []uint32 // weak: strong nodes of the distinct identities the name was seen with
+	// cand is a weak node's candidate, when it has exactly one and not
+	// many; a weak node with more has them all in
+	// tenantIdentities.cands (candidates).
+	cand  [1]uint32
+	ncand uint8
+	many  bool
+	class entityClass
+	weak  bool
+	// xmatch caches whether the identifier matches the exclusions of one
+	// entity type of one policy, the typeExclusions numbered xserial (0:
+	// nothing cached); exclusions.excluded fills it.
+	xmatch  bool
+	xserial uint32
+}
+
+// A node is 64 bytes, one cache line: resolving an identifier reads its
+// identifier and its parent, and a large node slice starts on a page.
+const _ = -uint(unsafe.Sizeof(node{}) ^ 64) // a compile error when it is not 64 bytes
+
+// candidates returns the strong nodes of the distinct identities weak node
+// w was seen with. The slice may alias the node: do not keep it across an
+// addition of nodes.
+func (t *tenantIdentities) candidates(w uint32) []uint32 {
+	n := &t.nodes[w]
+	if n.many {
+		return t.cands[w]
+	}
+	return n.cand[:n.ncand]
 }
 
 // tenantIdentities is one tenant's forest.
 type tenantIdentities struct {
 	nodes []node
-	// index finds a node by its identifier's Hash; the rare identifier
-	// whose hash another one already holds is in collide instead.
-	index   map[uint64]uint32
-	collide map[weft.Identifier]uint32
+	// index finds a node by its identifier's Hash.
+	index   idTable
 	weakOf  map[uint32][]uint32 // root → weak nodes that have it (or a merged-in root) as candidate
+	cands   map[uint32][]uint32 // weak node → its candidates, when it has had more than one (candidates)
 	roots   int                 // strong identities
 	refused uint64
 	merged  func(from, to uint32) // Identities.OnMerge for this tenant, or nil
 }
 
 // observe applies one record's identifiers (rule 1) and returns the identity
-// the record refers to. n counts new nodes across tenants.
-func (t *tenantIdentities) observe(ids []weft.Identifier, hs []uint64, n *int) IdentityID {
+// the record refers to. n counts new nodes across tenants. When nodes is
+// not nil it must have len(ids) elements, and observe sets nodes[k] to the
+// node of ids[k].
+func (t *tenantIdentities) observe(ids []weft.Identifier, hs []uint64, n *int, nodes []uint32) IdentityID {
 	first := uint32(noNode) // first strong node
 	for k, id := range ids {
 		if weakKind(id.Kind) {
 			continue
 		}
 		i := t.node(id, hs[k], n)
+		if nodes != nil {
+			nodes[k] = i
+		}
 		if first == noNode {
 			first = i
 			continue
@@ -430,7 +461,11 @@ func (t *tenantIdentities) observe(ids []weft.Identifier, hs []uint64, n *int) I
 		r := t.find(first)
 		for k, id := range ids {
 			if weakKind(id.Kind) {
-				t.attach(t.node(id, hs[k], n), r)
+				i := t.node(id, hs[k], n)
+				if nodes != nil {
+					nodes[k] = i
+				}
+				t.attach(i, r)
 			}
 		}
 		return IdentityID(r + 1)
@@ -439,6 +474,9 @@ func (t *tenantIdentities) observe(ids []weft.Identifier, hs []uint64, n *int) I
 	w := uint32(noNode)
 	for k, id := range ids {
 		i := t.node(id, hs[k], n)
+		if nodes != nil {
+			nodes[k] = i
+		}
 		if w == noNode {
 			w = i
 		}
@@ -451,14 +489,67 @@ func (t *tenantIdentities) observe(ids []weft.Identifier, hs []uint64, n *int) I
 
 // lookup returns the node of id, whose Hash is h.
 func (t *tenantIdentities) lookup(id weft.Identifier, h uint64) (uint32, bool) {
-	if i, ok := t.index[h]; ok && t.nodes[i].id == id {
-		return i, true
+	x := &t.index
+	if len(x.slots) == 0 {
+		return 0, false
 	}
-	if len(t.collide) > 0 {
-		i, ok := t.collide[id]
-		return i, ok
+	mask := uint64(len(x.slots) - 1)
+	tag := h >> 32
+	for k := h & mask; ; k = (k + 1) & mask {
+		s := x.slots[k]
+		if s == 0 {
+			return 0, false
+		}
+		if s>>32 == tag {
+			if i := uint32(s) - 1; t.nodes[i].id == id {
+				return i, true
+			}
+		}
 	}
-	return 0, false
+}
+
+// idTable is the index of a tenant's identifiers: an open-addressing hash
+// table with linear probing, keyed by the identifier's Hash. A slot holds
+// the upper 32 bits of the hash and the node number plus one (0: empty);
+// a slot whose bits match is verified against the node's identifier, so
+// that two identifiers whose hashes collide, in part or in full, stay two
+// (TestHashCollision). It holds one 8-byte slot per identifier at a load
+// of at most maxLoad, no pointers, and never shrinks: nodes are never freed.
+type idTable struct {
+	slots []uint64
+	n     int
+}
+
+// maxLoad is the idTable's largest load, in eighths.
+const maxLoad = 6
+
+// insert adds node i, whose identifier's Hash is h and is not in the index.
+func (t *tenantIdentities) insert(h uint64, i uint32) {
+	x := &t.index
+	if (x.n+1)*8 > len(x.slots)*maxLoad {
+		// Double the table. A slot keeps only the upper half of the hash,
+		// so the lower half, which places it, is computed again: growing
+		// costs about one Hash per identifier held, once per doubling.
+		old := x.slots
+		x.slots = make([]uint64, max(64, 2*len(old)))
+		for _, v := range old {
+			if v != 0 {
+				x.put(v, t.nodes[uint32(v)-1].id.Hash())
+			}
+		}
+	}
+	x.put(h>>32<<32|uint64(i+1), h)
+	x.n++
+}
+
+// put stores slot value v in the first free slot from h's place.
+func (x *idTable) put(v, h uint64) {
+	mask := uint64(len(x.slots) - 1)
+	k := h & mask
+	for x.slots[k] != 0 {
+		k = (k + 1) & mask
+	}
+	x.slots[k] = v
 }
 
 // node returns the node of id (whose Hash is h), creating it, and for a new
@@ -471,11 +562,7 @@ func (t *tenantIdentities) node(id weft.Identifier, h uint64, n *int) uint32 {
 	r := ruleOf(id.Kind)
 	i := uint32(len(t.nodes))
 	t.nodes = append(t.nodes, node{id: id, parent: i, next: i, size: 1, one: r.one, class: r.class, weak: r.weak})
-	if _, taken := t.index[h]; taken {
-		t.collide[id] = i
-	} else {
-		t.index[h] = i
-	}
+	t.insert(h, i)
 	*n++
 	if !r.weak {
 		t.roots++
@@ -543,7 +630,7 @@ func (t *tenantIdentities) union(a, b uint32) uint32 {
 
 // attach records that weak node w was seen with the identity of root r.
 func (t *tenantIdentities) attach(w, r uint32) {
-	cands := t.nodes[w].cands
+	cands := t.candidates(w)
 	for _, c := range cands {
 		if t.find(c) == r {
 			return
@@ -552,11 +639,19 @@ func (t *tenantIdentities) attach(w, r uint32) {
 	if len(cands) >= maxWeakCandidates {
 		cands = t.compact(cands)
 		if len(cands) >= maxWeakCandidates {
-			t.nodes[w].cands = cands
+			t.cands[w] = cands
 			return // a hub name: ambiguous for good
 		}
 	}
-	t.nodes[w].cands = append(cands, r)
+	switch n := &t.nodes[w]; {
+	case n.many:
+		t.cands[w] = append(cands, r)
+	case len(cands) == 0:
+		n.cand[0], n.ncand = r, 1
+	default:
+		t.cands[w] = []uint32{n.cand[0], r}
+		n.many = true
+	}
 	t.weakOf[r] = append(t.weakOf[r], w)
 	if len(cands) == 0 && t.merged != nil { // a weak-only identity joins r
 		t.merged(w, r)
@@ -586,7 +681,7 @@ func (t *tenantIdentities) compact(cands []uint32) []uint32 {
 // no candidate, the root of its single distinct candidate identity, or noNode
 // when it has several.
 func (t *tenantIdentities) resolveWeak(w uint32) uint32 {
-	cands := t.nodes[w].cands
+	cands := t.candidates(w)
 	if len(cands) == 0 {
 		return w
 	}

@@ -413,7 +413,7 @@ func TestIdentities_HubShortNameStaysBounded(t *testing.T) {
 	}
 	admin := ident(weft.IDUserSam, "administrator")
 	w, _ := x.tenants[idTenant].lookup(admin, admin.Hash())
-	if got := len(x.tenants[idTenant].nodes[w].cands); got > maxWeakCandidates {
+	if got := len(x.tenants[idTenant].candidates(w)); got > maxWeakCandidates {
 		t.Errorf("administrator keeps %d candidate identities, want at most %d", got, maxWeakCandidates)
 	}
 	if got, ok := x.Resolve(idTenant, ident(weft.IDUserSam, "administrator")); ok || got != Ambiguous {
@@ -444,28 +444,56 @@ func TestWeakKindIsRuleOfWeak(t *testing.T) {
 	}
 }
 
-// TestHashCollision checks that two identifiers whose hashes collide stay
-// two identifiers: the index compares identifiers, and the second one goes
-// to the collision table.
+// TestHashCollision checks that identifiers whose hashes collide, in full
+// or in the half a slot keeps, stay distinct identifiers: the index
+// compares identifiers, and probes on past a slot whose bits match.
 func TestHashCollision(t *testing.T) {
-	x := NewIdentities()
-	a, b := ident(weft.IDIP, "203.0.113.1"), ident(weft.IDIP, "203.0.113.2")
-	ia := x.AddAsset(idTenant, []weft.Identifier{a})
-	ti := x.tenants[idTenant]
-	ti.index[b.Hash()] = ti.index[a.Hash()] // as if b hashed like a
-	ib := x.AddAsset(idTenant, []weft.Identifier{b})
-	if ia == ib {
-		t.Fatalf("colliding identifiers got one identity %d", ia)
+	ti := NewIdentities().tenant(idTenant)
+	var n int
+	a, b, c := ident(weft.IDIP, "203.0.113.1"), ident(weft.IDIP, "203.0.113.2"), ident(weft.IDIP, "203.0.113.3")
+	h := a.Hash()
+	hb := h         // b collides with a in full
+	hc := h ^ 1<<40 // c only in the lower half, which places it
+	ia, ib, ic := ti.node(a, h, &n), ti.node(b, hb, &n), ti.node(c, hc, &n)
+	if ia == ib || ia == ic || ib == ic {
+		t.Fatalf("colliding identifiers share nodes: %d %d %d", ia, ib, ic)
 	}
-	if len(ti.collide) != 1 {
-		t.Fatalf("collide holds %d identifiers, want 1", len(ti.collide))
-	}
-	for _, c := range []struct {
+	for _, q := range []struct {
 		id   weft.Identifier
-		want IdentityID
-	}{{a, ia}, {b, ib}} {
-		if got, ok := x.Resolve(idTenant, c.id); !ok || got != c.want {
-			t.Errorf("Resolve(%v) = %d, %v; want %d", c.id, got, ok, c.want)
+		h    uint64
+		want uint32
+	}{{a, h, ia}, {b, hb, ib}, {c, hc, ic}} {
+		if got, ok := ti.lookup(q.id, q.h); !ok || got != q.want {
+			t.Errorf("lookup(%v) = %d, %v; want %d", q.id, got, ok, q.want)
+		}
+	}
+	if _, ok := ti.lookup(ident(weft.IDIP, "203.0.113.4"), h); ok {
+		t.Error("an identifier never observed was found under a colliding hash")
+	}
+}
+
+// TestIdentifierIndex holds the index to a map through its growth: every
+// identifier observed is found again under its own node, and no other is.
+func TestIdentifierIndex(t *testing.T) {
+	x := NewIdentities()
+	const count = 20_000
+	want := map[weft.Identifier]IdentityID{}
+	for i := range count {
+		id := ident(weft.IDIP, fmt.Sprintf("198.51.%d.%d", i/256, i%256))
+		want[id] = x.AddAsset(idTenant, []weft.Identifier{id})
+	}
+	ti := x.tenants[idTenant]
+	if ti.index.n != count || ti.index.n*8 > len(ti.index.slots)*maxLoad {
+		t.Fatalf("index holds %d in %d slots", ti.index.n, len(ti.index.slots))
+	}
+	for id, w := range want {
+		if got, ok := x.Resolve(idTenant, id); !ok || got != w {
+			t.Fatalf("Resolve(%v) = %d, %v; want %d", id, got, ok, w)
+		}
+	}
+	for i := range 1000 {
+		if _, ok := x.Resolve(idTenant, ident(weft.IDIP, fmt.Sprintf("192.0.%d.%d", i/256, i%256))); ok {
+			t.Fatalf("192.0.%d.%d resolves, never observed", i/256, i%256)
 		}
 	}
 }

@@ -62,6 +62,11 @@ func (e *Engine) record(t *tenantState, a *weft.Alert, refs []ref, ens []*entry,
 			en.sightings = en.sightings[n:]
 		}
 		s.routine = routine&(1<<i) != 0
+		if en.sightings == nil {
+			// Most identities are seen more than once in their window:
+			// room for two saves the first reallocation.
+			en.sightings = make([]sighting, 0, 2)
+		}
 		en.sightings = append(en.sightings, s)
 	}
 	clear(ens) // the entries may be pruned now
@@ -77,10 +82,91 @@ func (e *Engine) record(t *tenantState, a *weft.Alert, refs []ref, ens []*entry,
 	}
 }
 
+// touch collects the identifiers of the alert's linkable evidence (x.evs,
+// for resolve) and reads, without using them, what placing the alert will
+// read first: its evidence records, their identifiers' index slots, the
+// identity nodes those hold and their values, the nodes' parents (most
+// often their roots), the index entries of those, and their newest
+// sightings and principals. The loads of one pass do not depend on each
+// other, so the processor overlaps their cache misses, where resolve,
+// which follows each identifier from its slot to its node to its value in
+// turn, would wait for one after the other: the engine's state is tens of
+// megabytes and most of its time is spent waiting for memory. It changes
+// nothing the engine decides by; the sum of what it read only keeps the
+// compiler from dropping the loads.
+func (t *tenantState) touch(a *weft.Alert, x *scratch) {
+	// The alert's own fields that Place reads, and the bytes of its
+	// detector's name, which it hashes.
+	sum := uint64(len(a.ID) + len(a.Severity) + len(a.Title))
+	if d := detectorOf(a); len(d) > 0 {
+		sum += uint64(d[0])
+	}
+	x.evs = slices.Grow(x.evs[:0], len(a.Evidence))[:len(a.Evidence)]
+	for i := range a.Evidence {
+		ev := &a.Evidence[i]
+		if StrengthOf(ev.EntityType) == 0 {
+			x.evs[i] = evidenceIDs{}
+			continue
+		}
+		x.evs[i] = evidenceIDs{ev.Identifiers(), ev.IdentifierHashes()}
+	}
+	idx := &t.ids.index
+	if len(idx.slots) == 0 {
+		x.sink += sum
+		return
+	}
+	mask := uint64(len(idx.slots) - 1)
+	for _, ev := range x.evs {
+		for _, h := range ev.hs {
+			sum += idx.slots[h&mask]
+		}
+	}
+	nodes := x.nodes[:0]
+	for _, ev := range x.evs {
+		for k, h := range ev.hs {
+			if v := ev.ids[k].Value; len(v) > 0 {
+				sum += uint64(v[0])
+			}
+			if s := idx.slots[h&mask]; s != 0 && s>>32 == h>>32 {
+				n := &t.ids.nodes[uint32(s)-1]
+				if len(n.id.Value) > 0 {
+					sum += uint64(n.id.Value[0])
+				}
+				nodes = append(nodes, n.parent)
+			}
+		}
+	}
+	for _, p := range nodes {
+		sum += uint64(t.ids.nodes[p].size)
+		if en := t.index.get(IdentityID(p + 1)); en != nil {
+			sum += uint64(len(en.sightings))
+		}
+	}
+	for _, p := range nodes {
+		if en := t.index.get(IdentityID(p + 1)); en != nil {
+			if len(en.sightings) > 0 {
+				sum += uint64(en.sightings[len(en.sightings)-1].first)
+			}
+			if len(en.principals.list) > 0 {
+				sum += uint64(en.principals.list[0].id)
+			}
+		}
+	}
+	x.nodes = nodes
+	x.sink += sum
+}
+
+// evidenceIDs are the identifiers of one evidence record and their hashes.
+type evidenceIDs struct {
+	ids []weft.Identifier
+	hs  []uint64
+}
+
 // resolve returns the alert's linkable identities (one per identity, the
 // strongest evidence for it first), its principals (devices, users,
 // mailboxes), its first device and its first account (user or mailbox). The
 // slices are the engine's scratch, valid until the next placement.
+// x.evs must hold the alert's identifiers (touch).
 func (e *Engine) resolve(t *tenantState, a *weft.Alert) (refs []ref, principals []IdentityID, device, account IdentityID) {
 	x := &e.scratch
 	refs, principals = x.refs[:0], x.principals[:0]
@@ -90,11 +176,13 @@ func (e *Engine) resolve(t *tenantState, a *weft.Alert) (refs []ref, principals 
 		if s == 0 {
 			continue
 		}
-		ids := ev.Identifiers()
+		ids := x.evs[i].ids
 		if len(ids) == 0 {
 			continue
 		}
-		id := t.ids.observe(ids, ev.IdentifierHashes(), &e.ids.n) // canonical when returned
+		nodes := slices.Grow(x.nodes[:0], len(ids))[:len(ids)]
+		x.nodes = nodes
+		id := t.ids.observe(ids, x.evs[i].hs, &e.ids.n, nodes) // canonical when returned
 		if id == 0 || id == Ambiguous {
 			continue
 		}
@@ -113,7 +201,7 @@ func (e *Engine) resolve(t *tenantState, a *weft.Alert) (refs []ref, principals 
 		if slices.IndexFunc(refs, func(r ref) bool { return r.id == id }) >= 0 {
 			continue
 		}
-		if t.pol.xs.excluded(ev, ids) {
+		if t.pol.xs.excluded(ev, ids, t.ids.nodes, nodes) {
 			continue
 		}
 		r := ref{id: id, strength: s, typ: ev.EntityType, ev: ev}
@@ -259,22 +347,44 @@ func (x *entryIndex) len() int { return len(x.live) }
 // can link to any more needs no state, so the state stays bounded by what
 // the windows hold.
 func (t *tenantState) prune(cutoff int64) {
-	live := map[int64]bool{}
-	dets := map[detectorID]bool{}
+	live := make(map[int64]bool, len(t.incidents)+len(t.redirect)) // at most these, so that it never grows
+	dets := make(map[detectorID]bool, len(t.detectors))
 	oldest := t.alerts.next() // the oldest alert a sighting still refers to
 	// Backwards, since remove moves the last identity into the gap.
+	var sink uint64
 	for k := len(t.index.live) - 1; k >= 0; k-- {
+		// Read ahead, as touch does: the entry pruneAhead places on, and
+		// the sightings and principals of the one half as far. remove
+		// moves only an identity already pruned, so those stay in place.
+		if k >= pruneAhead {
+			sink += uint64(t.index.byID[t.index.live[k-pruneAhead]].pos)
+		}
+		if k >= pruneAhead/2 {
+			ahead := t.index.byID[t.index.live[k-pruneAhead/2]]
+			if len(ahead.sightings) > 0 {
+				sink += uint64(ahead.sightings[0].last)
+			}
+			if len(ahead.principals.list) > 0 {
+				sink += uint64(ahead.principals.list[0].id)
+			}
+		}
 		id := t.index.live[k]
 		en := t.index.byID[id]
-		en.sightings = slices.DeleteFunc(en.sightings, func(s sighting) bool { return s.last < cutoff })
+		en.sightings = pruneSightings(en.sightings, cutoff)
 		en.principals.prune(cutoff)
 		if len(en.sightings) == 0 && en.principals.len() == 0 {
 			t.index.remove(id)
 			continue
 		}
-		for _, s := range en.sightings {
-			live[s.incident] = true
-			dets[s.detector] = true
+		for j, s := range en.sightings {
+			// An identity's sightings often share an incident and a
+			// detector (a repeat group): mark each once per run.
+			if j == 0 || s.incident != en.sightings[j-1].incident {
+				live[s.incident] = true
+			}
+			if j == 0 || s.detector != en.sightings[j-1].detector {
+				dets[s.detector] = true
+			}
 			oldest = min(oldest, s.alert)
 		}
 	}
@@ -291,18 +401,40 @@ func (t *tenantState) prune(cutoff int64) {
 			delete(t.detectors, name)
 		}
 	}
-	roots := map[int64]bool{}
+	roots := make(map[int64]bool, len(live))
+	var chain []int64
 	for id := range live {
-		roots[t.resolve(id)] = true // also compresses every live path to its root
+		r := t.resolve(id) // also compresses every live path to its root
+		if !roots[r] {
+			roots[r] = true
+			chain = append(chain, r)
+		}
+	}
+	// The continuations of the incidents kept are kept too, though no
+	// sighting refers to them (the alerts that went there may link through
+	// nothing, say a repeat on an excluded device): a full incident sends
+	// its next alerts to its newest continuation (Place).
+	for len(chain) > 0 {
+		r := chain[len(chain)-1]
+		chain = chain[:len(chain)-1]
+		if n, ok := t.next[r]; ok {
+			live[n] = true // and the redirect from it, if it was merged
+			if c := t.resolve(n); !roots[c] {
+				roots[c] = true
+				chain = append(chain, c)
+			}
+		}
 	}
 	for id := range t.redirect {
 		if !live[id] {
 			delete(t.redirect, id)
 		}
 	}
-	for id := range t.incidents {
+	for id, inc := range t.incidents {
 		if !roots[id] {
 			delete(t.incidents, id)
+			*inc = incidentState{}
+			t.free = append(t.free, inc)
 		}
 	}
 	for id := range t.next {
@@ -312,6 +444,28 @@ func (t *tenantState) prune(cutoff int64) {
 	}
 	t.alerts.forgetBefore(oldest)
 	t.pruned, t.liveAfterPrune = true, t.index.len()
+	t.sink += sink
+}
+
+// pruneSightings removes the sightings whose alert ended before cutoff,
+// keeping the others in order (slices.DeleteFunc, without a call per
+// sighting).
+func pruneSightings(ss []sighting, cutoff int64) []sighting {
+	i := 0
+	for i < len(ss) && ss[i].last >= cutoff {
+		i++
+	}
+	if i == len(ss) {
+		return ss
+	}
+	out := ss[:i]
+	for _, s := range ss[i+1:] {
+		if s.last >= cutoff {
+			out = append(out, s)
+		}
+	}
+	clear(ss[len(out):])
+	return out
 }
 
 // privateIP reports whether the normalized address s is private, loopback,
@@ -324,6 +478,9 @@ func privateIP(s string) bool {
 // maxSightings bounds what one identity remembers; an identity with more
 // alerts in its window than this is a hub in every realistic policy.
 const maxSightings = 256
+
+// pruneAhead is how many entries ahead prune reads.
+const pruneAhead = 16
 
 // pruneEvery is how many placements pass between prunes of a tenant's
 // state.

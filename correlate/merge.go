@@ -7,9 +7,20 @@ import (
 	"github.com/weftxdr/weft"
 )
 
+// create adds incident id, open and empty, and returns id.
 func (t *tenantState) create(id int64) int64 {
-	t.incidents[id] = &incidentState{id: id, status: weft.IncidentStatusActive,
+	var inc *incidentState
+	if n := len(t.free); n > 0 {
+		inc, t.free = t.free[n-1], t.free[:n-1]
+	} else {
+		if len(t.slab) == 0 {
+			t.slab = make([]incidentState, 256)
+		}
+		inc, t.slab = &t.slab[0], t.slab[1:]
+	}
+	*inc = incidentState{id: id, status: weft.IncidentStatusActive,
 		classification: weft.ClassificationUnknown, determination: weft.DeterminationUnknown}
+	t.incidents[id] = inc
 	return id
 }
 

@@ -7,7 +7,7 @@ import (
 
 // TestPrincipalSetActsAsAMap holds principalSet to the map it replaced: the
 // same principals, spans and hub counts through adds, merges and prunes,
-// on both sides of the switch from slice to map.
+// with and without the index a large set keeps.
 func TestPrincipalSetActsAsAMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := 0; round < 200; round++ {
@@ -53,11 +53,16 @@ func TestPrincipalSetActsAsAMap(t *testing.T) {
 			}
 		}
 		seen := map[IdentityID]span{}
-		for _, x := range got.small {
+		for i, x := range got.list {
+			if _, dup := seen[x.id]; dup {
+				t.Fatalf("round %d: principal %d listed twice", round, x.id)
+			}
+			if got.at != nil {
+				if v := got.at[got.at.slot(x.id)]; v != uint64(x.id)<<32|uint64(i) {
+					t.Fatalf("round %d: principal %d indexed as %#x, at %d in the list", round, x.id, v, i)
+				}
+			}
 			seen[x.id] = x.seen
-		}
-		for p, s := range got.big {
-			seen[p] = s
 		}
 		for p, s := range want {
 			if seen[p] != s {

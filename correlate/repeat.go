@@ -28,36 +28,57 @@ type repeatGroup struct {
 	last     int64  // its first activity
 }
 
-// repeatOf returns the current group of k that an alert starting at first
-// belongs to, or nil.
-func (t *tenantState) repeatOf(k repeatKey, first int64, window time.Duration) *repeatGroup {
-	g := t.repeats[k]
-	if g == nil || k.anchor == 0 || window <= 0 {
-		return nil
+// repeatState is what repeatOf found for one alert: the current group of
+// its key, if it has one, and whether the alert belongs to it.
+type repeatState struct {
+	cur repeatGroup // a copy of the current group, when has
+	has bool
+	in  bool // the alert belongs to cur
+}
+
+// group returns the group the alert belongs to, or nil.
+func (rs *repeatState) group() *repeatGroup {
+	if rs.in {
+		return &rs.cur
 	}
-	if d := first - g.start; d >= window.Nanoseconds() || d <= -window.Nanoseconds() {
-		return nil
+	return nil
+}
+
+// repeatOf looks up the current group of k (none when repeat groups are
+// off) and whether an alert starting at first belongs to it. Pass what it
+// returns to recordRepeat.
+func (t *tenantState) repeatOf(k repeatKey, first int64, window time.Duration) (rs repeatState) {
+	if k.anchor == 0 || window <= 0 {
+		return rs
 	}
-	return g
+	rs.cur, rs.has = t.repeats[k]
+	if !rs.has {
+		return rs
+	}
+	d := first - rs.cur.start
+	rs.in = d < window.Nanoseconds() && d > -window.Nanoseconds()
+	return rs
 }
 
 // recordRepeat notes that the alert a (first activity first) is now in
 // incident id, starting a new group of k when it did not join the current
-// one, and returns the alert's group id (0 for none).
-func (t *tenantState) recordRepeat(k repeatKey, alertID string, first, id int64, window time.Duration) int64 {
+// one, and returns the alert's group id (0 for none). rs is what repeatOf
+// returned for the alert, with no change to the groups since.
+func (t *tenantState) recordRepeat(k repeatKey, rs *repeatState, alertID string, first, id int64, window time.Duration) int64 {
 	if k.anchor == 0 || window <= 0 {
 		return 0
 	}
-	if g := t.repeatOf(k, first, window); g != nil {
-		if first >= g.last {
-			g.alert, g.last = alertID, first
+	if rs.in {
+		if first >= rs.cur.last {
+			rs.cur.alert, rs.cur.last = alertID, first
+			t.repeats[k] = rs.cur
 		}
-		return g.id
+		return rs.cur.id
 	}
 	t.nextGroup++
-	if g := t.repeats[k]; g != nil && first < g.start {
+	if rs.has && first < rs.cur.start {
 		return t.nextGroup // a late alert before the current group: a group of its own, already closed
 	}
-	t.repeats[k] = &repeatGroup{id: t.nextGroup, start: first, incident: id, alert: alertID, last: first}
+	t.repeats[k] = repeatGroup{id: t.nextGroup, start: first, incident: id, alert: alertID, last: first}
 	return t.nextGroup
 }
