@@ -89,10 +89,11 @@ const (
 type ActionActor struct {
 	Kind ActionActorKind `json:"kind"`
 	Name string          `json:"name"`
-	// Owner is, for an API token ("token:NAME"), the user who created it:
-	// the person behind the token when approvals are checked (a token
-	// never approves its owner's request, nor the owner a request made
-	// with their token).
+	// Owner is the person behind an actor when approvals are checked: for
+	// an API token ("token:NAME"), the user who created it (a token never
+	// approves its owner's request, nor the owner a request made with
+	// their token); for an automation actor, the user who last saved the
+	// rule (who cannot approve what their rule requested).
 	Owner string `json:"owner,omitempty"`
 	// RuleID and RuleVersion name the automation rule of an ActorAutomation.
 	RuleID      int64 `json:"ruleId,omitzero,string"`

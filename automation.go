@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -478,8 +477,11 @@ type NotificationRule struct {
 	Events []string           `json:"events"`
 	URL    string             `json:"url"`
 	Format NotificationFormat `json:"format"`
-	// SecretFile, when set, is the absolute path of a file on the server
-	// holding a key: a generic notification then carries
+	// SecretFile, when set, is the name of a file in the notification
+	// secrets directory the server's operator configured
+	// (--notify-secrets-dir): a plain file name, never a path, so that a
+	// tenant admin can name only the keys the operator put there. The file
+	// holds a key: a generic notification then carries
 	// Weft-Signature: sha256=HMAC(key, timestamp.body). The key is read at
 	// each send and never returned or logged.
 	SecretFile string    `json:"secretFile,omitempty"`
@@ -495,7 +497,7 @@ const MaxURLBytes = 2048
 // Normalize checks a notification rule: name and condition as for
 // automation rules, events a non-empty subset of created and updated, URL an
 // absolute https URL without user info, format one of slack, teams, generic (default generic), secret
-// file absolute. Errors are EINVALID and name the field.
+// file a plain file name (CheckSecretFileName). Errors are EINVALID and name the field.
 func (r *NotificationRule) Normalize() error {
 	var err error
 	if r.Name, err = automationRuleName(r.Name); err != nil {
@@ -530,10 +532,25 @@ func (r *NotificationRule) Normalize() error {
 		return Errorf(EINVALID, "format: %q is not a notification format; allowed: slack, teams, generic", truncate(string(r.Format), 64))
 	}
 	if r.SecretFile != "" {
-		if !filepath.IsAbs(r.SecretFile) || len(r.SecretFile) > 1024 || strings.ContainsRune(r.SecretFile, 0) {
-			return Errorf(EINVALID, "secretFile: must be an absolute path on the server")
+		if err := CheckSecretFileName(r.SecretFile); err != nil {
+			return err
 		}
-		r.SecretFile = filepath.Clean(r.SecretFile)
+	}
+	return nil
+}
+
+// MaxSecretFileName bounds the name of a notification secret file.
+const MaxSecretFileName = 255
+
+// CheckSecretFileName checks the secretFile of a notification rule: a plain
+// file name (at most MaxSecretFileName bytes, no path separator, not "." or
+// "..", no control character), which is looked up only inside the server's
+// notification secrets directory. The error is EINVALID and does not repeat
+// the name.
+func CheckSecretFileName(name string) error {
+	if name == "" || len(name) > MaxSecretFileName || name == "." || name == ".." ||
+		strings.ContainsAny(name, `/\`) || strings.IndexFunc(name, func(c rune) bool { return c < 0x20 || c == 0x7f }) >= 0 {
+		return Errorf(EINVALID, "secretFile: must be the plain name of a file in the server's notification secrets directory (no path, no \"..\", at most %d bytes)", MaxSecretFileName)
 	}
 	return nil
 }

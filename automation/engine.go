@@ -283,8 +283,10 @@ func (e *Engine) plan(ctx context.Context, r *weft.AutomationRule, s *Subject, v
 					TenantID: inc.TenantID, Type: a.ActionType, Target: t.Key, TargetName: t.Name,
 					Parameters: a.Parameters, IncidentID: inc.ID, Comment: a.Reason,
 					DedupeKey: fmt.Sprintf("automation:%d:v%d:incident:%d:%s", r.ID, r.Version, inc.ID, t.Key),
+					// Owner: the person who last saved the rule, who may
+					// not approve what it requests (four eyes).
 					By: weft.ActionActor{Kind: weft.ActorAutomation, Name: fmt.Sprintf("%s (v%d)", r.Name, r.Version),
-						RuleID: r.ID, RuleVersion: int(r.Version)},
+						Owner: r.UpdatedBy, RuleID: r.ID, RuleVersion: int(r.Version)},
 				})
 				p.Effects = append(p.Effects, fmt.Sprintf("request %s on %s", a.ActionType, describeEntity(t)))
 			}

@@ -2,6 +2,7 @@ package automation
 
 import (
 	"context"
+	"time"
 
 	"github.com/weftxdr/weft"
 )
@@ -12,6 +13,10 @@ import (
 type Evaluator struct {
 	Engine *Engine
 	Load   func(ctx context.Context, tenantID string, id int64) (*Subject, error)
+	// SecretsDir is the notification secrets directory (Notifier.SecretsDir);
+	// a notification rule naming a secretFile is refused without one, or
+	// when the file there cannot be used.
+	SecretsDir string
 }
 
 var _ weft.AutomationEvaluator = (*Evaluator)(nil)
@@ -20,8 +25,23 @@ var _ weft.AutomationEvaluator = (*Evaluator)(nil)
 func (v *Evaluator) CheckRule(r *weft.AutomationRule) error { return v.Engine.CheckRule(r) }
 
 // CheckNotificationRule implements weft.AutomationEvaluator.
+// A secretFile must be readable from SecretsDir as the notifier reads it
+// (ReadSecretFile); the key itself is not kept.
 func (v *Evaluator) CheckNotificationRule(r *weft.NotificationRule) error {
-	return v.Engine.CheckNotificationRule(r)
+	if err := v.Engine.CheckNotificationRule(r); err != nil {
+		return err
+	}
+	if r.SecretFile != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := ReadSecretFile(ctx, v.SecretsDir, r.SecretFile); err != nil {
+			if weft.ErrorCode(err) != weft.EINVALID {
+				return weft.Errorf(weft.EINVALID, "secretFile: %q cannot be read in time", r.SecretFile)
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // TestRule implements weft.AutomationEvaluator: the rule is evaluated as if

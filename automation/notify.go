@@ -16,9 +16,9 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -68,8 +68,18 @@ type Notifier struct {
 	// IncidentURL, when set, makes the link of an incident in a message:
 	// IncidentURL with the id appended ("https://weft.example/incidents/").
 	IncidentURL string
-	// ReadSecret reads a rule's SecretFile (default os.ReadFile).
-	ReadSecret func(path string) ([]byte, error)
+	// SecretsDir is the notification secrets directory: a rule's
+	// SecretFile names a file in it (ReadSecretFile). Empty, a rule with a
+	// SecretFile is not sent (failed, saying the server needs
+	// --notify-secrets-dir).
+	SecretsDir string
+	// ReadSecret reads a rule's SecretFile (default ReadSecretFile from
+	// SecretsDir); tests replace it.
+	ReadSecret func(ctx context.Context, name string) ([]byte, error)
+	// Parallel is how many deliveries are sent at once (default 4), each
+	// tenant's one at a time, so that a tenant whose webhook hangs holds
+	// one sender, not all.
+	Parallel int
 	// Poll is how often Run looks for work without a signal (default 5 s).
 	Poll   time.Duration
 	Logger *slog.Logger
@@ -226,13 +236,67 @@ func takes(r *weft.NotificationRule, kind string) bool {
 
 // Deliver sends the deliveries that are due and returns how many it
 // attempted.
+//
+// The due deliveries are grouped by tenant; up to Parallel tenants are
+// served at once, each tenant's deliveries one after another, oldest first.
+// A slow or dead webhook thus delays its own tenant only. Within a tenant,
+// once a rule's delivery is left pending for a retry (an unreachable host,
+// a timeout, a 5xx), that rule's other deliveries are not tried in this
+// round: they stay pending, unclaimed, for the next one, so that a dead
+// host costs one timeout per rule per round. Every delivery is claimed
+// before its POST, so a notification still goes out at most once.
 func (n *Notifier) Deliver(ctx context.Context) (int, error) {
 	due, err := n.Store.DueDeliveries(ctx, n.now(), 100)
 	if err != nil {
 		return 0, err
 	}
-	tried := 0
+	var tenants []string
+	byTenant := map[string][]*weft.NotificationDelivery{}
 	for _, d := range due {
+		if _, ok := byTenant[d.TenantID]; !ok {
+			tenants = append(tenants, d.TenantID)
+		}
+		byTenant[d.TenantID] = append(byTenant[d.TenantID], d)
+	}
+	parallel := n.Parallel
+	if parallel <= 0 {
+		parallel = 4
+	}
+	var (
+		mu       sync.Mutex
+		tried    int
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	sem := make(chan struct{}, parallel)
+	for _, t := range tenants {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			k, err := n.deliverTenant(ctx, byTenant[t])
+			mu.Lock()
+			defer mu.Unlock()
+			tried += k
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+		})
+	}
+	wg.Wait()
+	return tried, firstErr
+}
+
+// deliverTenant sends one tenant's due deliveries in order (see Deliver).
+func (n *Notifier) deliverTenant(ctx context.Context, due []*weft.NotificationDelivery) (int, error) {
+	tried := 0
+	deferred := map[int64]bool{} // rules whose delivery waits for a retry
+	for _, d := range due {
+		if ctx.Err() != nil {
+			return tried, nil
+		}
+		if deferred[d.RuleID] {
+			continue
+		}
 		ok, err := n.Store.ClaimDelivery(ctx, d.ID, n.now())
 		if err != nil {
 			return tried, err
@@ -245,6 +309,9 @@ func (n *Notifier) Deliver(ctx context.Context) (int, error) {
 		state, next, msg := n.attempt(ctx, d)
 		if err := n.Store.FinishDelivery(context.WithoutCancel(ctx), d.ID, state, next, msg, n.now()); err != nil {
 			return tried, err
+		}
+		if state == weft.DeliveryPending {
+			deferred[d.RuleID] = true
 		}
 		if state != weft.DeliverySent {
 			n.logger().Warn("notifications: delivery not sent", "tenant", d.TenantID, "rule", d.RuleID,
@@ -322,11 +389,19 @@ func (n *Notifier) post(ctx context.Context, r *weft.NotificationRule, body []by
 	if r.SecretFile != "" {
 		read := n.ReadSecret
 		if read == nil {
-			read = os.ReadFile
+			read = func(ctx context.Context, name string) ([]byte, error) { return ReadSecretFile(ctx, n.SecretsDir, name) }
 		}
-		key, err := read(r.SecretFile)
+		key, err := read(ctx, r.SecretFile)
 		if err != nil {
-			return &postError{msg: "the secret file cannot be read", retry: false}
+			if ctx.Err() != nil {
+				return &postError{msg: "stopped before the secret file was read", retry: true}
+			}
+			// ReadSecretFile's messages name the file, never a path.
+			msg := "the secret file cannot be read"
+			if weft.ErrorCode(err) == weft.EINVALID {
+				msg = weft.ErrorMessage(err)
+			}
+			return &postError{msg: msg, retry: false}
 		}
 		ts := strconv.FormatInt(n.now().Unix(), 10)
 		mac := hmac.New(sha256.New, bytes.TrimSpace(key))
@@ -413,15 +488,70 @@ func webhookClient(private bool) *http.Client {
 	}
 }
 
-// publicAddr says whether ip is a public unicast address.
+// publicAddr says whether ip is a public unicast address a webhook may be
+// posted to. An address that carries an IPv4 address (IPv4-mapped
+// ::ffff:a.b.c.d, NAT64 64:ff9b::/96, 6to4 2002::/16) is judged by that
+// address, since the packet ends there. Refused besides the loopback,
+// private, link-local, multicast, broadcast and unspecified addresses are
+// the special-purpose ranges of the IANA registries that are not globally
+// reachable or reach somewhere else (nonPublic): among them carrier-grade
+// NAT, benchmarking, documentation, the local-use NAT64 prefix
+// 64:ff9b:1::/48 (its IPv4 half lives in the site) and Teredo 2001::/32
+// (a tunnel to an address the packet does not show).
 func publicAddr(ip netip.Addr) bool {
-	return ip.IsGlobalUnicast() && !ip.IsPrivate() && !ip.IsLoopback() && !ip.IsLinkLocalUnicast() &&
-		!cgnat.Contains(ip) && !ip.IsUnspecified()
+	ip = ip.Unmap()
+	if ip.Is6() {
+		b := ip.As16()
+		switch {
+		case nat64.Contains(ip):
+			return publicAddr(netip.AddrFrom4([4]byte(b[12:16])))
+		case sixToFour.Contains(ip):
+			return publicAddr(netip.AddrFrom4([4]byte(b[2:6])))
+		}
+	}
+	if !ip.IsGlobalUnicast() || ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() ||
+		ip.IsMulticast() || ip.IsUnspecified() || ip.IsInterfaceLocalMulticast() {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
 }
 
-// cgnat is the shared address space of carrier-grade NAT (RFC 6598), also
-// used inside clouds.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+var (
+	// nat64 is the well-known NAT64 prefix (RFC 6052): the IPv4 address
+	// is its last 32 bits.
+	nat64 = netip.MustParsePrefix("64:ff9b::/96")
+	// sixToFour is 6to4 (RFC 3056): the IPv4 address follows 2002.
+	sixToFour = netip.MustParsePrefix("2002::/16")
+	// nonPublic are the special-purpose ranges publicAddr refuses beyond
+	// those the netip predicates cover.
+	nonPublic = []netip.Prefix{
+		netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
+		netip.MustParsePrefix("100.64.0.0/10"),   // carrier-grade NAT (RFC 6598), used inside clouds
+		netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
+		netip.MustParsePrefix("192.0.2.0/24"),    // documentation
+		netip.MustParsePrefix("192.88.99.0/24"),  // 6to4 relay anycast (deprecated)
+		netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+		netip.MustParsePrefix("198.51.100.0/24"), // documentation
+		netip.MustParsePrefix("203.0.113.0/24"),  // documentation
+		netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and the broadcast address
+		netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated) and unspecified
+		netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64 (RFC 8215)
+		netip.MustParsePrefix("100::/64"),        // discard-only
+		netip.MustParsePrefix("2001::/32"),       // Teredo
+		netip.MustParsePrefix("2001:2::/48"),     // benchmarking
+		netip.MustParsePrefix("2001:10::/28"),    // ORCHID
+		netip.MustParsePrefix("2001:20::/28"),    // ORCHIDv2
+		netip.MustParsePrefix("2001:db8::/32"),   // documentation
+		netip.MustParsePrefix("3fff::/20"),       // documentation
+		netip.MustParsePrefix("fec0::/10"),       // site-local (deprecated)
+		netip.MustParsePrefix("5f00::/16"),       // SRv6 SIDs
+	}
+)
 
 // payload renders the notification of an incident in the rule's format.
 func (n *Notifier) payload(r *weft.NotificationRule, kind string, s *Subject) ([]byte, error) {

@@ -282,15 +282,15 @@ func TestNotifierSecrets(t *testing.T) {
 	c := &clock{t: t0}
 	s := openStore(t, c)
 	n := &automation.Notifier{Store: s, Events: s, Load: loader(s), Engine: newEngine(t), Now: c.Now, Client: srv.Client(),
-		ReadSecret: func(path string) ([]byte, error) {
-			if path != "/etc/weft/hook.key" {
-				t.Errorf("read secret %q", path)
+		ReadSecret: func(_ context.Context, name string) ([]byte, error) {
+			if name != "hook.key" {
+				t.Errorf("read secret %q", name)
 			}
 			return []byte(key + "\n"), nil
 		}}
 	ctx := context.Background()
 	if _, err := s.CreateNotificationRule(ctx, &weft.NotificationRule{TenantID: weft.DefaultTenantID, Name: "signed", Enabled: true,
-		Condition: "true", URL: srv.URL + "/signed", Format: weft.NotifyGeneric, SecretFile: "/etc/weft/hook.key"}, "admin"); err != nil {
+		Condition: "true", URL: srv.URL + "/signed", Format: weft.NotifyGeneric, SecretFile: "hook.key"}, "admin"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.CreateNotificationRule(ctx, &weft.NotificationRule{TenantID: weft.DefaultTenantID, Name: "unreachable", Enabled: true,

@@ -58,3 +58,50 @@ func TestRunnerWithActionService(t *testing.T) {
 		t.Errorf("actions after the approval = %d; want still 1", len(page.Actions))
 	}
 }
+
+// TestRuleAuthorCannotApprove: an action an automation rule requests names
+// the person who last saved the rule as its Owner; that person, even
+// spelled in another case, cannot approve it (four eyes), another
+// responder can.
+func TestRuleAuthorCannotApprove(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: t0}
+	s := openStore(t, c)
+	svc := respond.New(s, respond.Options{Now: c.Now})
+	if _, err := svc.SetPolicy(ctx, weft.DefaultTenantID, weft.ResponsePolicy{RequireApproval: []string{"isolate"}, AutomationRequiresApproval: true}); err != nil {
+		t.Fatal(err)
+	}
+	r := &automation.Runner{Store: s, Events: s, Manager: s, Actions: svc, Load: loader(s), Engine: newEngine(t), Now: c.Now}
+	rule, err := s.CreateAutomationRule(ctx, &weft.AutomationRule{TenantID: weft.DefaultTenantID, Name: "isolate it", Enabled: true,
+		Condition: "true",
+		Actions:   []weft.AutomationAction{{Type: weft.AutomationRequestAction, ActionType: "isolate", Target: "devices", Reason: "x"}}}, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// alice saves it last: she, not bob, is the rule's person now.
+	rule.Condition = "severity == 'high'"
+	if _, err := s.UpdateAutomationRule(ctx, rule, "alice", rule.Version); err != nil {
+		t.Fatal(err)
+	}
+	ids := ingest(t, s, newAlert(t, alertSpec{n: 1, title: "r", severity: weft.SeverityHigh, category: "Ransomware", device: "ws-9"}))
+	if _, err := r.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	page, err := svc.List(ctx, weft.ActionQuery{TenantID: weft.DefaultTenantID, IncidentID: ids[0]})
+	if err != nil || len(page.Actions) != 1 {
+		t.Fatalf("actions = %+v, %v; want one", page.Actions, err)
+	}
+	a := page.Actions[0]
+	if a.RequestedBy.Kind != weft.ActorAutomation || a.RequestedBy.Owner != "alice" || a.ActionStatus != weft.ActionPendingApproval {
+		t.Fatalf("action %+v requested by %+v; want pending approval, requested by the rule with owner alice", a, a.RequestedBy)
+	}
+	for _, by := range []weft.ActionActor{{Kind: weft.ActorUser, Name: "Alice"}, {Kind: weft.ActorUser, Name: "token:ci", Owner: "alice"}} {
+		if out, err := svc.Approve(ctx, weft.DefaultTenantID, a.ID, by, ""); weft.ErrorCode(err) != weft.EFORBIDDEN {
+			t.Fatalf("%+v approved the action of the rule alice saved: %+v, %v; want EFORBIDDEN", by, out, err)
+		}
+	}
+	out, err := svc.Approve(ctx, weft.DefaultTenantID, a.ID, weft.ActionActor{Kind: weft.ActorUser, Name: "bob"}, "checked")
+	if err != nil || out.ActionStatus != weft.ActionApproved {
+		t.Fatalf("bob's approval: %+v, %v; want approved", out, err)
+	}
+}

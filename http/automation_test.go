@@ -4,6 +4,9 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -238,4 +241,47 @@ func init() {
 		opts.Automation = &automation.Evaluator{Engine: e, Load: (&automation.Loader{Investigations: store, Entities: store}).Load}
 		return exerciseAutomationRoutes
 	})
+}
+
+// TestNotificationSecretFileAPI: a notification rule's secretFile is a
+// plain name in the server's notification secrets directory; a server
+// without one refuses it naming the flag, and no answer names a path.
+func TestNotificationSecretFileAPI(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hook.key"), []byte("k3y"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, err := automation.NewEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, dir, secret string
+		code              int
+		want              string
+	}{
+		{"NoDirectory", "", "hook.key", 400, "--notify-secrets-dir"},
+		{"OK", dir, "hook.key", 201, `"secretFile":"hook.key"`},
+		{"Path", dir, "/etc/passwd", 400, "plain name"},
+		{"Traversal", dir, "../hook.key", 400, "plain name"},
+		{"Missing", dir, "other.key", 400, "is not in the notification secrets directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := &automation.Evaluator{Engine: e, SecretsDir: tc.dir}
+			srv := newServerWith(t, sqlite.Options{}, wefthttp.Options{Automation: ev})
+			body := `{"name":"n","condition":"true","url":"https://hooks.example/x","secretFile":` + strconv.Quote(tc.secret) + `}`
+			resp, err := srv.Client().Post(srv.URL+"/api/v1/notifications/rules", "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			raw, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.code || !strings.Contains(string(raw), tc.want) {
+				t.Fatalf("got %d %s; want %d with %q", resp.StatusCode, raw, tc.code, tc.want)
+			}
+			if strings.Contains(string(raw), dir) {
+				t.Errorf("answer %s names the secrets directory", raw)
+			}
+		})
+	}
 }

@@ -313,7 +313,11 @@ func (s *Service) decide(ctx context.Context, tenantID string, id int64, by weft
 	if err != nil {
 		return nil, err
 	}
-	if a.RequestedBy.Kind == weft.ActorUser && samePerson(a.RequestedBy, by) {
+	if samePerson(a.RequestedBy, by) {
+		if a.RequestedBy.Kind == weft.ActorAutomation {
+			return nil, weft.Errorf(weft.EFORBIDDEN, "%s last saved automation rule %s, which requested action %d, and cannot %s it: another responder must",
+				by.Name, a.RequestedBy.Name, id, verb)
+		}
 		hint := ""
 		if to == weft.ActionRejected {
 			hint = "; cancel it instead"
@@ -327,12 +331,20 @@ func (s *Service) decide(ctx context.Context, tenantID string, id int64, by weft
 		To: to, By: by, Message: comment, Now: s.now()})
 }
 
-// samePerson says whether two user actors may be one person: the same
-// name, or one is a token the other created, or both are tokens of one
-// creator (ActionActor.Owner). Names compare without regard to case.
+// samePerson says whether two actors may be one person, for the four-eyes
+// check of approvals: two users with the same name, or one is a token the
+// other created, or both are tokens of one creator (ActionActor.Owner); an
+// automation rule stands for its Owner, the person who last saved it, so
+// that no one approves what their own rule requested. A connector or the
+// system is no person. Names compare without regard to case.
 func samePerson(a, b weft.ActionActor) bool {
 	names := func(x weft.ActionActor) []string {
-		if x.Owner != "" {
+		switch {
+		case x.Kind == weft.ActorAutomation && x.Owner != "":
+			return []string{x.Owner}
+		case x.Kind != weft.ActorUser:
+			return nil
+		case x.Owner != "":
 			return []string{x.Name, x.Owner}
 		}
 		return []string{x.Name}

@@ -378,11 +378,19 @@ func TestApprovalAndWho(t *testing.T) {
 		"actionDispatched by weft; actionSucceeded by connector test" {
 		t.Fatalf("activities: %s", got)
 	}
-	// An automation rule's request records the rule and its version.
-	r := e.request(t, "isolate", "device.fqdn:ws2.contoso.com", rule, nil)
-	if got := e.log(t, r.ID)[0].Actor; got != rule {
+	// An automation rule's request records the rule, its version and who
+	// last saved it (Owner), who is its requester for the four-eyes rule:
+	// neither they nor their token may approve or reject it.
+	byRule := rule
+	byRule.Owner = "carol@contoso.com"
+	r := e.request(t, "isolate", "device.fqdn:ws2.contoso.com", byRule, nil)
+	if got := e.log(t, r.ID)[0].Actor; got != byRule {
 		t.Fatalf("automation requester %+v", got)
 	}
+	_, err = e.svc.Approve(ctx, tenant, r.ID, weft.ActionActor{Kind: weft.ActorUser, Name: "Carol@contoso.com"}, "")
+	wantCode(t, err, weft.EFORBIDDEN, "last saved automation rule isolate on ransomware, which requested action")
+	_, err = e.svc.Reject(ctx, tenant, r.ID, weft.ActionActor{Kind: weft.ActorUser, Name: "token:carol", Owner: "carol@contoso.com"}, "")
+	wantCode(t, err, weft.EFORBIDDEN, "cannot reject it: another responder must")
 	// Rejection by another person.
 	rej, err := e.svc.Reject(ctx, tenant, r.ID, alice, "false positive")
 	if err != nil || rej.ActionStatus != weft.ActionRejected || *rej.DecidedBy != alice {
@@ -713,11 +721,15 @@ func TestRun(t *testing.T) {
 }
 
 // TestSamePerson: approvals compare the people behind actors: a token is
-// its creator (ActionActor.Owner), and two tokens of one creator are one
-// person (invariant 6).
+// its creator (ActionActor.Owner), two tokens of one creator are one
+// person, and an automation rule is the person who last saved it (its
+// Owner) (invariant 6).
 func TestSamePerson(t *testing.T) {
 	user := func(name, owner string) weft.ActionActor {
 		return weft.ActionActor{Kind: weft.ActorUser, Name: name, Owner: owner}
+	}
+	auto := func(name, owner string) weft.ActionActor {
+		return weft.ActionActor{Kind: weft.ActorAutomation, Name: name, Owner: owner, RuleID: 7, RuleVersion: 1}
 	}
 	for _, tc := range []struct {
 		a, b weft.ActionActor
@@ -731,6 +743,16 @@ func TestSamePerson(t *testing.T) {
 		{user("token:ci", "alice"), user("token:ci", "bob"), true},
 		{user("token:ci", "alice"), user("token:soar", "bob"), false},
 		{user("token:ci", "alice"), user("bob", ""), false},
+		{auto("isolate (v1)", "alice"), user("ALICE", ""), true},
+		{auto("isolate (v1)", "alice"), user("token:ci", "alice"), true},
+		{auto("isolate (v1)", "alice"), user("bob", ""), false},
+		// The rule's name is not a person: a user who happens to bear it
+		// is someone else, and a rule without an Owner (saved before
+		// owners were recorded) is no one's.
+		{auto("bob", "alice"), user("bob", ""), false},
+		{auto("isolate (v1)", ""), user("isolate (v1)", ""), false},
+		{weft.ActionActor{Kind: weft.ActorConnector, Name: "alice"}, user("alice", ""), false},
+		{weft.ActionActor{Kind: weft.ActorSystem, Name: "weft"}, user("weft", ""), false},
 	} {
 		if got := respond.SamePerson(tc.a, tc.b); got != tc.same {
 			t.Errorf("samePerson(%+v, %+v) = %v, want %v", tc.a, tc.b, got, tc.same)

@@ -180,7 +180,9 @@ func (s *Store) ListActions(ctx context.Context, q weft.ActionQuery) (weft.Actio
 		where, args = append(where, "incident_id = ?"), append(args, q.IncidentID)
 	}
 	if q.RequestedBy != "" {
-		where, args = append(where, "json_extract(requested_by, '$.name') = ?"), append(args, q.RequestedBy)
+		// Names compare ignoring (ASCII) case, as the action service
+		// compares them.
+		where, args = append(where, "json_extract(requested_by, '$.name') = ? COLLATE NOCASE"), append(args, q.RequestedBy)
 	}
 	if !q.Since.IsZero() {
 		where, args = append(where, "created >= ?"), append(args, nanos(q.Since))

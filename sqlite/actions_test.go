@@ -51,3 +51,35 @@ func TestActionLogAppendOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestListActionsRequestedByIgnoresCase: the requestedBy filter compares
+// names ignoring case, as the action service compares people (a user who
+// signs in as Alice@Contoso.com and as alice@contoso.com is one person).
+func TestListActionsRequestedByIgnoresCase(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpen(t, filepath.Join(t.TempDir(), "weft.db"), sqlite.Options{})
+	var ids []int64
+	for i, by := range []string{"Alice@Contoso.com", "bob@contoso.com", "alice@contoso.com"} {
+		a, _, err := s.CreateAction(ctx, &weft.Action{TenantID: weft.DefaultTenantID, Type: "disable",
+			EntityType: weft.EntityUser, Target: "user.upn:eve@contoso.com", DedupeKey: "k" + by,
+			ActionStatus: weft.ActionApproved, RequestedBy: weft.ActionActor{Kind: weft.ActorUser, Name: by},
+			Connector: "simulator", ExpiresAt: storetest.Base.Add(time.Hour), Created: storetest.Base.Add(time.Duration(i) * time.Second)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, a.ID)
+	}
+	for _, q := range []string{"alice@contoso.com", "ALICE@CONTOSO.COM", "Alice@Contoso.com"} {
+		page, err := s.ListActions(ctx, weft.ActionQuery{TenantID: weft.DefaultTenantID, RequestedBy: q, Top: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, a := range page.Actions {
+			got = append(got, a.ID)
+		}
+		if len(got) != 2 || got[0] != ids[2] || got[1] != ids[0] {
+			t.Errorf("requestedBy %q: actions %v; want %v", q, got, []int64{ids[2], ids[0]})
+		}
+	}
+}

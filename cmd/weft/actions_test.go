@@ -203,7 +203,6 @@ func TestConnectorConfig(t *testing.T) {
 		{"FileBadDuration", nil, `{"simulator":{"delay":"soon"}}`, "duration"},
 		{"FileTwoWebhooks", nil, `{"webhooks":[{"name":"a","url":"https://a.example","secretFile":"` + secretFile + `"},{"name":"b","url":"https://b.example","secretFile":"` + secretFile + `"}]}`, "at most one webhook"},
 		{"FileDispatchTooShort", nil, `{"dispatchTimeout":"30s","commands":[{"name":"idp","path":"/usr/bin/true","timeout":"2m"}]}`, "dispatchTimeout 30s is too short for commands[0].timeout (2m0s)"},
-		{"FileDispatchTooShortForSimulator", nil, `{"dispatchTimeout":"10s","simulator":{"delay":"10s"}}`, "too short for simulator.delay"},
 		{"FileDuplicateName", nil, `{"commands":[{"name":"simulator","path":"/usr/bin/true"}]}`, `two connectors are named "simulator"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -37,6 +39,27 @@ func newAutomationWorkers(store *sqlite.Store, now func() time.Time, logger *slo
 		notifier: &automation.Notifier{Store: store, Events: store, Load: load, Engine: engine, Now: now,
 			Logger: logger.With("component", "notifications")},
 	}, nil
+}
+
+// setSecretsDir gives the notifier and the rule checks the notification
+// secrets directory, which must be an existing directory; "" leaves none.
+func (a *automationWorkers) setSecretsDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("--notify-secrets-dir %q: %v", dir, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return fmt.Errorf("--notify-secrets-dir: %v", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("--notify-secrets-dir %q: is not a directory", dir)
+	}
+	a.notifier.SecretsDir, a.evaluator.SecretsDir = abs, abs
+	return nil
 }
 
 // setActions gives the runner the action service its rules request

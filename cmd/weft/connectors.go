@@ -214,8 +214,11 @@ func (cfg connectorsConfig) build(logger *slog.Logger, now func() time.Time) (ac
 	// The longest time a connector may take by its own settings: the
 	// action service's dispatch timeout must outlast it, else every slow
 	// but healthy answer is cut off, retried and cut off again until the
-	// action expires.
-	longest, longestName := time.Duration(cfg.Simulator.Delay), "simulator.delay"
+	// action expires. The simulator's delay is left out: a delay longer
+	// than the dispatch timeout simulates a target that does not answer in
+	// time (the crash tests use one).
+	var longest time.Duration
+	var longestName string
 	if len(cfg.Webhooks) > 1 {
 		return rt, errors.New("connectors: webhooks: at most one webhook connector (its callback route takes one secret)")
 	}
@@ -249,9 +252,9 @@ func (cfg connectorsConfig) build(logger *slog.Logger, now func() time.Time) (ac
 	need := longest + dispatchMargin
 	dispatch := time.Duration(cfg.DispatchTimeout)
 	switch {
-	case dispatch == 0:
+	case dispatch == 0 && longest > 0:
 		dispatch = max(respond.DefaultDispatchTimeout, need)
-	case dispatch < need:
+	case longest > 0 && dispatch < need:
 		return rt, fmt.Errorf("connectors: dispatchTimeout %v is too short for %s (%v): a dispatch must be allowed the connector's own time limit plus %v; raise dispatchTimeout to at least %v or shorten %s",
 			dispatch, longestName, longest, dispatchMargin, need, longestName)
 	}

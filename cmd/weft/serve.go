@@ -71,6 +71,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	tlsKey := fs.String("tls-key", envOr("WEFT_TLS_KEY", ""), "the private key of --tls-cert, a PEM `file` (WEFT_TLS_KEY)")
 	policyFile := fs.String("policy", envOr("WEFT_POLICY", ""), "correlation policy `file`: one policy (JSON, see weft replay --print-policy), or {\"default\": …, \"tenants\": {\"id\": …}}; policies set through the API take precedence (default: the built-in policy) (WEFT_POLICY)")
 	notifyPrivate := fs.Bool("notify-private-networks", envFlag("WEFT_NOTIFY_PRIVATE_NETWORKS"), "let notification webhooks reach loopback and private addresses, and use HTTPS_PROXY (off: public addresses only, so that a tenant admin cannot make the server post into its network) (WEFT_NOTIFY_PRIVATE_NETWORKS)")
+	notifySecrets := fs.String("notify-secrets-dir", envOr("WEFT_NOTIFY_SECRETS_DIR", ""), "`directory` of the keys notification rules sign with: a rule's secretFile names a file in it; without it, rules cannot name one (WEFT_NOTIFY_SECRETS_DIR)")
 	oidcConfig := addOIDCFlags(fs)
 	connectorFlags := addConnectorFlags(fs)
 	for flagName, env := range connectorEnv {
@@ -120,6 +121,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		TLSCert: *tlsCert, TLSKey: *tlsKey, RateLimit: *rateLimit, RateBurst: *rateBurst, OIDC: oidc,
 		Connectors:            connectors,
 		NotifyPrivateNetworks: *notifyPrivate,
+		NotifySecretsDir:      *notifySecrets,
 		Bootstrap:             stderr, // the terminal, never the logger
 	})
 	if err != nil {

@@ -56,6 +56,9 @@ type serverConfig struct {
 	// NotifyPrivateNetworks lets notification webhooks reach non-public
 	// addresses (automation.Notifier.AllowPrivateNetworks).
 	NotifyPrivateNetworks bool
+	// NotifySecretsDir is the notification secrets directory
+	// (automation.Notifier.SecretsDir); empty, no rule can sign.
+	NotifySecretsDir string
 }
 
 // unlimited is a rate limit and burst that never limit: for weft bench,
@@ -189,6 +192,7 @@ func startServer(cfg serverConfig) (*runningServer, error) {
 	auto, err := newAutomationWorkers(store, cfg.Now, cfg.Logger)
 	if err == nil {
 		auto.notifier.AllowPrivateNetworks = cfg.NotifyPrivateNetworks
+		err = auto.setSecretsDir(cfg.NotifySecretsDir)
 	}
 	if err != nil {
 		ln.Close()
