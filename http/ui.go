@@ -139,6 +139,24 @@ type pageData struct {
 	// Message explains a page that could not be shown (an address that
 	// names nothing).
 	Message string
+	// Theme is "light" or "dark" when the browser's theme cookie picks
+	// one, set on <html> so the page is painted in it from the start;
+	// "" follows the system's preference.
+	Theme string
+}
+
+// themeCookie is the cookie common.js sets when the theme is switched.
+// It holds a display preference only, never anything secret.
+const themeCookie = "weft-theme"
+
+// themeOf answers the theme the request's cookie picks: "light",
+// "dark", or "" for any other value or none.
+func themeOf(r *http.Request) string {
+	c, err := r.Cookie(themeCookie)
+	if err != nil || (c.Value != "light" && c.Value != "dark") {
+		return ""
+	}
+	return c.Value
 }
 
 // renderPage writes a page with the page headers.
@@ -150,6 +168,7 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, 
 		}
 	}
 	d.Nav = uiNav
+	d.Theme = themeOf(r)
 	if a := authOf(r); a == nil || !isAdminSomewhere(a.principal) {
 		d.Nav = slices.DeleteFunc(slices.Clone(uiNav), func(n navItem) bool { return n.Admin })
 	}
@@ -268,6 +287,17 @@ type queueView struct {
 	Search     string
 	Sort       string // one of queueSorts' keys
 	Page       int    // 1-based
+	// Classification and Determination are "" (any) or one of
+	// queueClassifications / queueDeterminations.
+	Classification string
+	Determination  string
+	Groups         string // comma-separated device groups (deviceGroups/any)
+	Entities       string // comma-separated entity names, identifiers or keys (entities/any)
+	// MinPriority and MinAlerts are "" (no minimum) or a decimal number in
+	// range: a priority score 0–100, an alert count 1–1,000,000.
+	MinPriority string
+	MinAlerts   string
+	Multi       string // "", "yes" or "no": multipleSources
 }
 
 // queueStatuses and queueSeverities are the choices of the filter
@@ -277,6 +307,11 @@ var (
 	queueSeverities = []string{"high", "medium", "low", "informational", "unknown"}
 	queueSinces     = []string{"", "24h", "7d", "30d"}
 	queueSorts      = []string{"priority", "updated", "created", "severity", "alerts"}
+	// The first choice of each is "": no condition.
+	queueClassifications = []string{"", "unknown", "truePositive", "informationalExpectedActivity", "falsePositive"}
+	queueDeterminations  = []string{"", "unknown", "multiStagedAttack", "maliciousUserActivity", "compromisedAccount", "malware", "phishing",
+		"unwantedSoftware", "securityTesting", "lineOfBusinessApplication", "confirmedActivity", "notMalicious", "notEnoughDataToValidate", "other"}
+	queueMultis = []string{"", "yes", "no"}
 )
 
 // parseQueueView reads a view from a query string. A value that is not
@@ -314,11 +349,29 @@ func parseQueueView(q url.Values) *queueView {
 		Search:     trimField(q.Get("search")),
 		Sort:       one("sort", queueSorts),
 		Page:       1,
+
+		Classification: one("classification", queueClassifications),
+		Determination:  one("determination", queueDeterminations),
+		Groups:         trimField(q.Get("groups")),
+		Entities:       trimField(q.Get("entities")),
+		MinPriority:    number(q.Get("minPriority"), 0, 100),
+		MinAlerts:      number(q.Get("minAlerts"), 1, 1_000_000),
+		Multi:          one("multi", queueMultis),
 	}
 	if n, err := strconv.Atoi(q.Get("page")); err == nil && n >= 1 && n <= 1_000_000 {
 		v.Page = n
 	}
 	return v
+}
+
+// number answers s as a canonical decimal if it is an integer in
+// [lo, hi], and "" otherwise (no minimum).
+func number(s string, lo, hi int) string {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < lo || n > hi {
+		return ""
+	}
+	return strconv.Itoa(n)
 }
 
 // trimField trims a text control's value and caps it at 256 bytes (the
@@ -340,3 +393,16 @@ func (v *queueView) Statuses() []string   { return queueStatuses }
 func (v *queueView) Severities() []string { return queueSeverities }
 func (v *queueView) Sinces() []string     { return queueSinces }
 func (v *queueView) Sorts() []string      { return queueSorts }
+
+// More reports whether a control of the "more filters" group is set, so
+// that the group opens showing it.
+func (v *queueView) More() bool {
+	return v.Classification != "" || v.Determination != "" || v.Groups != "" || v.Entities != "" ||
+		v.MinPriority != "" || v.MinAlerts != "" || v.Multi != ""
+}
+
+// Classifications, Determinations and Multis are the choices of the
+// select controls; "" is "any".
+func (v *queueView) Classifications() []string { return queueClassifications }
+func (v *queueView) Determinations() []string  { return queueDeterminations }
+func (v *queueView) Multis() []string          { return queueMultis }

@@ -63,11 +63,25 @@ document.addEventListener('DOMContentLoaded', () => {
   }
 
   // ---- pending -------------------------------------------------------------
+  // The pending list pages as the history does, PAGE at a time, so that
+  // no action waiting for a decision is silently left out; a page past
+  // the end (after decisions emptied it) falls back to the last one.
+  let pendingPage = 1;
   async function loadPending() {
     const tb = $('#pending-table tbody');
     let data;
-    try { ({ data } = await api('GET', '/api/v1/actions?status=pendingApproval&$top=200&$count=true')); } catch (e) { fail(e); return; }
+    const read = () => api('GET', '/api/v1/actions?status=pendingApproval&$top=' + PAGE + '&$skip=' + (pendingPage - 1) * PAGE + '&$count=true');
+    try {
+      ({ data } = await read());
+      const last = Math.max(1, Math.ceil((data['@odata.count'] || 0) / PAGE));
+      if (pendingPage > last) { pendingPage = last; ({ data } = await read()); }
+    } catch (e) { fail(e); return; }
     $('#actions-state').hidden = true;
+    const count = data['@odata.count'] || 0, pages = Math.max(1, Math.ceil(count / PAGE));
+    $('#p-pager').hidden = pages <= 1;
+    $('#p-page-info').textContent = data.value.length ? ((pendingPage - 1) * PAGE + 1) + '–' + ((pendingPage - 1) * PAGE + data.value.length) + ' of ' + count + ' · page ' + pendingPage + ' of ' + pages : '';
+    $('#p-prev').disabled = pendingPage <= 1;
+    $('#p-next').disabled = pendingPage >= pages;
     // A comment being typed survives the refresh.
     const typed = new Map([...tb.querySelectorAll('input[data-comment]')].map((i) => [i.dataset.comment, i.value]));
     clear(tb);
@@ -95,6 +109,9 @@ document.addEventListener('DOMContentLoaded', () => {
     if (!data.value.length) tb.appendChild(el('tr', null, el('td', { colspan: '7', class: 'muted' }, 'Nothing waits for approval.')));
     document.body.dataset.actionsLoaded = String(Date.now());
   }
+
+  $('#p-prev').addEventListener('click', () => { if (pendingPage > 1) { pendingPage--; refresh(); } });
+  $('#p-next').addEventListener('click', () => { pendingPage++; refresh(); });
 
   // ---- history ---------------------------------------------------------------
   // filters are the history form's values as the API's query parameters.

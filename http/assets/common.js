@@ -168,8 +168,9 @@
 
   // stream follows GET /api/v1/events with fetch, so that the tenant
   // header goes with it (EventSource cannot send headers), and resumes
-  // after a drop from the last event id, as EventSource would.
-  function stream(query, onEvent) {
+  // after a drop from the last event id, as EventSource would. onOpen,
+  // when given, is called each time the stream is (re)connected.
+  function stream(query, onEvent, onOpen) {
     let last = '', stopped = false, ctrl;
     async function run() {
       while (!stopped) {
@@ -182,6 +183,7 @@
           const resp = await fetch('/api/v1/events' + (query ? '?' + query : ''), { headers, credentials: 'same-origin', signal: ctrl.signal });
           if (resp.status === 401) { stopped = true; return; }
           if (!resp.ok || !resp.body) throw new Error('events: ' + resp.status);
+          if (onOpen) onOpen();
           const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
           let buf = '';
           for (;;) {
@@ -219,15 +221,24 @@
     const b = $('#theme-toggle');
     if (b) b.textContent = 'Theme: ' + (t || 'system');
   }
+  // The choice is also kept in a cookie, which the server reads to set
+  // the theme on <html> before the first paint (no flash of the light
+  // theme); a theme kept only in localStorage from before is copied to it.
+  function saveThemeCookie(t) {
+    document.cookie = 'weft-theme=' + (t || '') + '; path=/; max-age=' + (t ? 31536000 : 0) + '; SameSite=Lax' + (location.protocol === 'https:' ? '; Secure' : '');
+  }
   function initTheme() {
     let t = '';
     try { t = localStorage.getItem('weft.theme') || ''; } catch (e) { /* storage off */ }
+    const served = document.documentElement.dataset.theme || '';
     applyTheme(t);
+    if (served !== t) saveThemeCookie(t);
     const b = $('#theme-toggle');
     if (b) b.addEventListener('click', () => {
       const next = t === '' ? 'dark' : t === 'dark' ? 'light' : '';
       t = next;
       try { localStorage.setItem('weft.theme', t); } catch (e) { /* storage off */ }
+      saveThemeCookie(t);
       applyTheme(t);
     });
   }

@@ -201,11 +201,37 @@ document.addEventListener('DOMContentLoaded', () => {
     });
     if (!story.alerts.length) list.appendChild(el('li', { class: 'muted' }, 'This incident has no alerts.'));
     if (story.truncated) list.appendChild(el('li', { class: 'muted' }, 'Only the first ' + story.alerts.length + ' of ' + story.alertCount + ' alerts are shown.'));
+    showOrigin();
     buildGraph();
     const r = $('#g-time');
     r.max = String(story.alerts.length);
     setStep(story.alerts.length);
+    // The story opens at its beginning: the entry alert on top, whatever
+    // step the graph shows.
+    list.scrollTop = 0;
     fit();
+  }
+
+  // showOrigin says how the attack started, above the graph: the entry
+  // alert, the entities it named, and the entities reached next in the
+  // order first seen (GET …/origin).
+  function showOrigin() {
+    const box = $('#origin-line');
+    clear(box);
+    const a = origin && origin.entryAlert;
+    if (!a) { box.hidden = true; return; }
+    const entry = new Set((origin.entryEntities || []).map((n) => n.key));
+    const named = (origin.entryEntities || []).map((n) => n.name || n.key);
+    const next = (origin.path || []).filter((p) => !entry.has(p.entityKey));
+    const MAX = 5;
+    box.append('Started with ', el('strong', null, a.title), ' at ', el('time', { datetime: a.firstActivityDateTime }, w.time(a.firstActivityDateTime)));
+    if (named.length) box.append(' on ', el('span', { class: 'origin-entities' }, named.slice(0, MAX).join(', ') + (named.length > MAX ? ' and ' + (named.length - MAX) + ' more' : '')));
+    if (next.length) {
+      box.append(', then ', el('span', { class: 'origin-path' }, next.slice(0, MAX).map((p) => (p.name || p.entityKey) + ' (' + p.entityType + ')').join(' → ')));
+      if (next.length > MAX) box.append(' → ' + (next.length - MAX) + ' more');
+    }
+    box.append('.');
+    box.hidden = false;
   }
 
   // buildGraph lays the graph out as a timeline: an entity's column is
@@ -342,7 +368,7 @@ document.addEventListener('DOMContentLoaded', () => {
         g.appendChild(c);
       }
       const label = n.name.length > 26 ? n.name.slice(0, 25) + '…' : n.name;
-      g.appendChild(svg('text', { y: 34, 'text-anchor': 'middle' }, label));
+      g.appendChild(svg('text', { y: 25, 'text-anchor': 'middle', 'dominant-baseline': 'hanging', class: 'label' }, label));
       if (n.entry) g.appendChild(svg('text', { y: -28, 'text-anchor': 'middle', class: 'count' }, 'entry point'));
       g.addEventListener('click', (ev) => { ev.stopPropagation(); selectNode(n.key); });
       g.addEventListener('keydown', (ev) => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); selectNode(n.key); } });
@@ -447,7 +473,25 @@ document.addEventListener('DOMContentLoaded', () => {
   $('#g-group').addEventListener('change', () => { const s = step; buildGraph(); setStep(s); fit(); });
 
   // Zoom and pan move the SVG's viewBox.
-  function applyView() { $('#graph').setAttribute('viewBox', [view.x, view.y, view.w, view.h].map((v) => v.toFixed(1)).join(' ')); }
+  // applyView also keeps the labels readable: their size in graph units
+  // grows as the view zooms out so that they stay at least LABEL_PX on
+  // the screen, up to LABEL_MAX_SCALE times their size; zoomed out
+  // further, the labels are hidden (class "far") and a node's label shows
+  // on hover, on focus and when the node is selected.
+  const LABEL = 12, LABEL_PX = 12, LABEL_MAX_SCALE = 2.5;
+  function applyView() {
+    const g = $('#graph');
+    g.setAttribute('viewBox', [view.x, view.y, view.w, view.h].map((v) => v.toFixed(1)).join(' '));
+    const r = g.getBoundingClientRect();
+    if (!r.width || !r.height) return;
+    // The viewBox is fitted inside the box keeping its aspect (meet).
+    const pxPerUnit = Math.min(r.width / view.w, r.height / view.h);
+    const size = Math.max(LABEL, LABEL_PX / pxPerUnit);
+    const far = size > LABEL * LABEL_MAX_SCALE;
+    g.classList.toggle('far', far);
+    g.style.setProperty('--label-size', (far ? LABEL_PX / pxPerUnit : size).toFixed(2) + 'px');
+    g.dataset.labelPx = (Math.min(size, LABEL * LABEL_MAX_SCALE) * pxPerUnit).toFixed(1);
+  }
   function fit() {
     if (!graph || !graph.nodes.length) return;
     const xs = graph.nodes.map((n) => n.x), ys = graph.nodes.map((n) => n.y);
@@ -516,7 +560,7 @@ document.addEventListener('DOMContentLoaded', () => {
     const t = ev.target.target.value.trim();
     if (t && !/^[1-9][0-9]*$/.test(t)) { w.notice('"' + t + '" is not an incident id; give a number, or leave it empty for a new incident.', 'error'); return; }
     try {
-      const { data } = await api('POST', '/api/v1/alerts/moveAlerts', { body: { alertIds: [...movePick], incidentId: t ? Number(t) : null, alertComment: ev.target.comment.value } });
+      const { data } = await api('POST', '/api/v1/alerts/moveAlerts', { body: { alertIds: [...movePick], incidentId: t || null, alertComment: ev.target.comment.value } });
       w.notice(movePick.size + ' alert(s) moved to incident ' + data.targetIncidentId + '.');
       ev.target.reset();
       story = null;

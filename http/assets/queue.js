@@ -41,6 +41,22 @@ document.addEventListener('DOMContentLoaded', () => {
     any('customTags', 't', list(f.get('tags')));
     any('categories', 'c', list(f.get('categories')));
     any('serviceSources', 's', list(f.get('sources')));
+    any('deviceGroups', 'g', list(f.get('groups')));
+    any('entities', 'e', list(f.get('entities')));
+    const one = (field, name) => { const v = String(f.get(name) || ''); if (v) terms.push(field + ' eq ' + lit(v)); };
+    one('classification', 'classification');
+    one('determination', 'determination');
+    // A minimum the control cannot hold (not a whole number in range) is
+    // left out, as the server leaves it out of the form it shows.
+    const min = (field, name, lo, hi) => {
+      const raw = String(f.get(name) || '').trim();
+      const n = Number(raw);
+      if (raw !== '' && Number.isInteger(n) && n >= lo && n <= hi) terms.push(field + ' ge ' + n);
+    };
+    min('priorityScore', 'minPriority', 0, 100);
+    min('alertCount', 'minAlerts', 1, 1e6);
+    const multi = String(f.get('multi') || '');
+    if (multi === 'yes' || multi === 'no') terms.push('multipleSources eq ' + (multi === 'yes'));
     const since = SINCE[f.get('since')];
     if (since) terms.push('lastActivityDateTime ge ' + new Date(Date.now() - since).toISOString().replace(/\.\d+Z$/, 'Z'));
     const p = new URLSearchParams();
@@ -62,34 +78,97 @@ document.addEventListener('DOMContentLoaded', () => {
     state.hidden = false;
   }
 
-  async function load(keepCursorId) {
+  // load reads the view's page and shows it. The incident the cursor is
+  // on (keepId; the current one when not given) keeps the cursor, and
+  // the focus if a control of its row had it; the row the analyst looks
+  // at (that one, else the first on screen) stays where it was on the
+  // screen, so rows that move around it do not move the analyst's place.
+  // live marks the rows not shown before (data-new) so they stand out.
+  let loadSeq = 0;
+  async function load(opts) {
+    opts = opts || {};
     const started = performance.now();
+    const seq = ++loadSeq;
     if (!rows.length) showState('Loading incidents…');
     let data;
     try {
       ({ data } = await api('GET', '/api/v1/incidents?' + query((page - 1) * PAGE)));
     } catch (e) {
+      if (seq !== loadSeq) return;
+      if (opts.live) return; // a live re-read that failed leaves the rows as they were
       table.hidden = true; $('#pager').hidden = true;
       const retry = el('button', { type: 'button' }, 'Retry');
       retry.addEventListener('click', () => load());
       showState(e.status === 400 ? 'The queue refused this view: ' + e.message + '. Change the filters or Reset them.' : 'The queue could not be loaded: ' + e.message, 'error', retry);
       return;
     }
+    if (seq !== loadSeq) return; // a later read supersedes this one
+    const keepId = opts.keepId !== undefined ? opts.keepId : (cursor >= 0 && rows[cursor] ? rows[cursor].id : '');
+    const place = placeOf(keepId);
+    const before = new Map(rows.map((r) => [r.id, r.version]));
+    const shownBefore = rows.length > 0;
     rows = data.value || [];
     total = data['@odata.count'] || 0;
     render();
-    if (keepCursorId) cursor = rows.findIndex((r) => r.id === keepCursorId);
-    if (cursor >= rows.length) cursor = rows.length - 1;
+    if (opts.live && shownBefore) {
+      for (const tr of $$('tr', tbody)) {
+        const id = tr.dataset.id;
+        if (!before.has(id)) tr.dataset.new = 'true';
+        else if (before.get(id) !== rows.find((r) => r.id === id).version) tr.classList.add('flash');
+      }
+    }
+    cursor = keepId ? rows.findIndex((r) => r.id === keepId) : -1;
     if (cursor >= 0) moveCursor(cursor, false);
+    else if (keepId && !$('#pane').hidden) $('#pane').prepend(el('p', { class: 'state', id: 'pane-gone' }, 'This incident is no longer in this view.'));
+    restorePlace(place);
     // For measurement (the browser suite reads them): how long this load
     // took, and the time from navigation to the first rows shown.
     document.body.dataset.queueRenderMs = String(Math.round(performance.now() - started));
     if (!document.body.dataset.queueFirstRenderMs) document.body.dataset.queueFirstRenderMs = String(Math.round(performance.now()));
     document.body.dataset.queueLoaded = 'true';
+    document.body.dataset.queueLoads = String(Number(document.body.dataset.queueLoads || 0) + 1);
+  }
+
+  // placeOf notes the analyst's place before the rows are replaced: the
+  // rows to keep on screen, in order of preference (the cursor's, then the
+  // first visible one, for when the cursor's leaves the view) with their
+  // distance from the top of the window, and which control of a row has
+  // the focus.
+  function placeOf(keepId) {
+    const trs = $$('tr', tbody);
+    const anchors = [keepId ? trs.find((t) => t.dataset.id === keepId) : null, trs.find((t) => t.getBoundingClientRect().bottom > 0)]
+      .filter(Boolean).map((t) => ({ id: t.dataset.id, top: t.getBoundingClientRect().top }));
+    const a = document.activeElement;
+    const focusTr = a && tbody.contains(a) ? a.closest('tr') : null;
+    return {
+      anchors,
+      focusId: focusTr ? focusTr.dataset.id : '',
+      focusWhat: !focusTr ? '' : a === focusTr ? 'row' : a.matches('input[type=checkbox]') ? 'box' : a.matches('a') ? 'link' : 'row',
+    };
+  }
+  function restorePlace(p) {
+    const find = (id) => (id ? tbody.querySelector('tr[data-id="' + CSS.escape(id) + '"]') : null);
+    for (const at of p.anchors) {
+      const tr = find(at.id);
+      if (!tr) continue;
+      const dy = tr.getBoundingClientRect().top - at.top;
+      if (dy) window.scrollBy(0, dy);
+      break;
+    }
+    const ftr = find(p.focusId);
+    if (ftr) {
+      const target = p.focusWhat === 'box' ? ftr.querySelector('input[type=checkbox]') : p.focusWhat === 'link' ? ftr.querySelector('td.name a') : ftr;
+      target.focus({ preventScroll: true });
+    }
   }
 
   function render() {
     clear(tbody);
+    // The selection is of rows shown: an incident that left the view
+    // (resolved by a bulk change, re-ranked off the page, filtered out)
+    // is never changed by a later bulk action the analyst cannot see.
+    const shown = new Set(rows.map((r) => r.id));
+    for (const id of [...selected]) if (!shown.has(id)) selected.delete(id);
     if (!rows.length) {
       table.hidden = true;
       const reset = el('a', { href: '/incidents', class: 'button' }, 'Reset the filters');
@@ -104,7 +183,7 @@ document.addEventListener('DOMContentLoaded', () => {
     $('#page-info').textContent = rows.length ? ((page - 1) * PAGE + 1) + '–' + ((page - 1) * PAGE + rows.length) + ' of ' + total + ' · page ' + page + ' of ' + pages : '';
     $('#prev').disabled = page <= 1;
     $('#next').disabled = page >= pages;
-    $('#select-all').checked = false;
+    $('#select-all').checked = rows.length > 0 && rows.every((r) => selected.has(r.id));
     updateBulk();
   }
 
@@ -125,11 +204,11 @@ document.addEventListener('DOMContentLoaded', () => {
       el('td', { class: 'name' }, name, ' ', el('span', { class: 'muted' }, '#' + inc.id)),
       el('td', null, w.severity(inc.severity)),
       el('td', null, inc.status),
-      el('td', null, inc.assignedTo || el('span', { class: 'muted' }, 'unassigned')),
-      el('td', null, w.chips(inc.customTags, 3)),
-      el('td', null, w.chips(inc.categories, 2)),
-      el('td', null, w.chips((inc.impactedEntities || []).map((e) => e.name || e.key), 3)),
-      el('td', null, w.chips(inc.serviceSources, 2)),
+      el('td', { class: 'assignee' }, inc.assignedTo || el('span', { class: 'muted' }, 'unassigned')),
+      el('td', { class: 'opt' }, w.chips(inc.customTags, 3)),
+      el('td', { class: 'opt' }, w.chips(inc.categories, 2)),
+      el('td', { class: 'opt' }, w.chips((inc.impactedEntities || []).map((e) => e.name || e.key), 2)),
+      el('td', { class: 'opt' }, w.chips(inc.serviceSources, 2)),
       el('td', { class: 'num' }, String(inc.alertCount)),
       el('td', null, w.timeEl(inc.lastActivityDateTime)),
     );
@@ -201,13 +280,19 @@ document.addEventListener('DOMContentLoaded', () => {
   $('#bulk-clear').addEventListener('click', () => { for (const id of [...selected]) toggle(id, false); });
   w.fillClassification($('#bulk-classify select[name=classification]'), $('#bulk-classify select[name=determination]'), 'truePositive', 'unknown');
 
+  // selectedRows are the selected incidents, in the order shown: what
+  // every bulk action changes (render keeps the selection to rows shown).
+  const selectedRows = () => rows.filter((r) => selected.has(r.id));
+  let bulkBusy = false;
   async function bulk(changes) {
-    const ids = [...selected];
+    const ids = selectedRows().map((r) => r.id);
+    if (!ids.length) { w.notice('Select the incidents to change first.', 'error'); return; }
+    bulkBusy = true;
     try {
       const { data } = await api('PATCH', '/api/v1/incidents', { body: { incidentIds: ids, changes } });
       report(data.succeeded, (data.value || []).filter((r) => r.error).map((r) => '#' + r.id + ': ' + r.error.message));
     } catch (e) { w.notice('The change was refused: ' + e.message, 'error'); }
-    await load(cursor >= 0 && rows[cursor] ? rows[cursor].id : '');
+    try { await load(); } finally { bulkBusy = false; }
   }
   function report(ok, failures) {
     w.notice(ok + ' incident' + (ok === 1 ? '' : 's') + ' changed' + (failures.length ? '; ' + failures.length + ' refused: ' + failures.join('; ') : '.'), failures.length ? 'error' : '');
@@ -225,10 +310,12 @@ document.addEventListener('DOMContentLoaded', () => {
     ev.preventDefault();
     const tag = ev.target.tag.value.trim();
     if (!tag) return;
+    const incs = selectedRows();
+    if (!incs.length) { w.notice('Select the incidents to change first.', 'error'); return; }
+    bulkBusy = true;
     let ok = 0; const failures = [];
-    for (const id of selected) {
-      const inc = rows.find((r) => r.id === id);
-      if (!inc) continue;
+    for (const inc of incs) {
+      const id = inc.id;
       const tags = inc.customTags || [];
       if (tags.some((t) => t.toLowerCase() === tag.toLowerCase())) { ok++; continue; }
       try {
@@ -238,7 +325,7 @@ document.addEventListener('DOMContentLoaded', () => {
     }
     report(ok, failures);
     ev.target.tag.value = '';
-    await load(cursor >= 0 && rows[cursor] ? rows[cursor].id : '');
+    try { await load(); } finally { bulkBusy = false; }
   });
 
   // Paging keeps the view and changes the page.
@@ -263,26 +350,51 @@ document.addEventListener('DOMContentLoaded', () => {
     ev.preventDefault();
   });
 
-  // Live updates: a shown incident that changes is read again and its row
-  // replaced where it is; new incidents and changes to incidents not shown
-  // are counted in a banner, and the list is read again only when the
-  // analyst asks, so the rows never move under them.
+  // Live updates: an event about any incident re-reads the view's page
+  // (at most once per LIVE_MS) and shows it in its new order, new rows
+  // marked, the analyst's row keeping the cursor, the focus and its place
+  // on the screen (load). While the analyst is typing or choosing in a
+  // control, or a bulk change is running, the rows do not move: a shown
+  // incident that changed is updated where it is, the rest is counted in
+  // a banner, and the page is read again when the analyst asks.
+  const LIVE_MS = 1000;
   const newIds = new Set(), changedIds = new Set();
-  const pending = new Map();
-  function refreshRow(id) {
-    if (pending.has(id)) return;
-    pending.set(id, setTimeout(async () => {
-      pending.delete(id);
-      const i = rows.findIndex((r) => r.id === id);
-      if (i < 0) return;
-      try {
-        const { data } = await api('GET', '/api/v1/incidents/' + encodeURIComponent(id));
-        rows[i] = data;
-        const tr = tbody.querySelector('tr[data-id="' + CSS.escape(id) + '"]');
-        if (tr) { fillRow(tr, data); tr.classList.remove('flash'); void tr.offsetWidth; tr.classList.add('flash'); }
-        if (i === cursor) showPane(data);
-      } catch (e) { /* gone or no longer readable: left as it was */ }
-    }, 400));
+  let liveTimer = null;
+  function typing() {
+    const a = document.activeElement;
+    if (!a || a === document.body || tbody.contains(a)) return false;
+    return a.matches('select, textarea, input:not([type=checkbox]):not([type=radio]):not([type=button]):not([type=submit])');
+  }
+  function liveEvent(ev) {
+    const id = ev.incidentId;
+    if (!rows.some((r) => r.id === id)) { if (ev.type === 'incidentCreated') newIds.add(id); else changedIds.add(id); }
+    else pendingShown.add(id);
+    if (!liveTimer) liveTimer = setTimeout(liveNow, LIVE_MS);
+  }
+  const pendingShown = new Set();
+  async function liveNow() {
+    liveTimer = null;
+    if (typing() || bulkBusy) {
+      for (const id of pendingShown) refreshRow(id);
+      pendingShown.clear();
+      banner();
+      return;
+    }
+    pendingShown.clear(); newIds.clear(); changedIds.clear(); banner();
+    await load({ live: true });
+  }
+  async function refreshRow(id) {
+    const i = rows.findIndex((r) => r.id === id);
+    if (i < 0) return;
+    try {
+      const { data } = await api('GET', '/api/v1/incidents/' + encodeURIComponent(id));
+      const j = rows.findIndex((r) => r.id === id);
+      if (j < 0) return;
+      rows[j] = data;
+      const tr = tbody.querySelector('tr[data-id="' + CSS.escape(id) + '"]');
+      if (tr) { fillRow(tr, data); tr.classList.remove('flash'); void tr.offsetWidth; tr.classList.add('flash'); }
+      if (j === cursor) showPane(data);
+    } catch (e) { /* gone or no longer readable: left as it was */ }
   }
   function banner() {
     const live = $('#live');
@@ -292,13 +404,9 @@ document.addEventListener('DOMContentLoaded', () => {
     live.hidden = !parts.length;
     $('#live-show').textContent = parts.join(' · ') + ' — show the current queue';
   }
-  $('#live-show').addEventListener('click', () => { newIds.clear(); changedIds.clear(); banner(); load(cursor >= 0 && rows[cursor] ? rows[cursor].id : ''); });
-  w.stream('', (ev) => {
-    const id = ev.incidentId;
-    if (rows.some((r) => r.id === id)) { refreshRow(id); return; }
-    if (ev.type === 'incidentCreated') newIds.add(id); else changedIds.add(id);
-    banner();
-  });
+  $('#live-show').addEventListener('click', () => { newIds.clear(); changedIds.clear(); banner(); load({ live: true }); });
+  // data-queue-live tells the browser suite the stream is open.
+  w.stream('', liveEvent, () => { document.body.dataset.queueLive = 'open'; });
 
   load();
 });

@@ -12,6 +12,31 @@ import { launch, newPage, shot, api, base, env, signIn } from './lib.js';
 let browser, page, trap;
 let top; // the API's top incident
 
+// The default view's $filter, as the queue page builds it.
+const DEFAULT_FILTER = "status in ('active', 'inProgress') and severity in ('high', 'medium', 'low', 'unknown')";
+const shownIds = () => page.locator('#queue tbody tr').evaluateAll((trs) => trs.map((t) => t.dataset.id));
+// apiIds answers the ids of the first page of a view as the API orders it.
+async function apiIds(filter, orderby) {
+  const { data } = await api('GET', '/api/v1/incidents?$top=50&$filter=' + encodeURIComponent(filter) + '&$orderby=' + encodeURIComponent(orderby || 'priorityScore desc'));
+  return data.value.map((i) => i.id);
+}
+// noHorizontalOverflow answers how far the queue table overflows its box
+// (0 or less: it fits).
+const queueOverflow = () => page.evaluate(() => {
+  const wrap = document.querySelector('.table-wrap'), t = document.querySelector('#queue');
+  return Math.max(wrap.scrollWidth - wrap.clientWidth, t.scrollWidth - t.clientWidth, document.documentElement.scrollWidth - document.documentElement.clientWidth);
+});
+// postAlert sends one alert about a device no other alert names, which
+// opens a new incident; it answers the device's host name.
+async function postAlert(title) {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const host = 'live-' + Date.now() + '-' + Math.floor(Math.random() * 1e6);
+  await api('POST', '/api/v1/alerts', [{ source: 'browser-test', providerAlertId: host, title, severity: 'high',
+    firstActivityDateTime: now, lastActivityDateTime: now,
+    evidence: [{ '@odata.type': '#microsoft.graph.security.deviceEvidence', hostName: host, deviceDnsName: host + '.contoso.com' }] }]);
+  return host;
+}
+
 before(async () => {
   browser = await launch();
   ({ page, trap } = await newPage(browser));
@@ -67,6 +92,13 @@ test('the queue shows the multi-stage attack at the top, with its priority and w
   const firstMs = Number(await page.getAttribute('body', 'data-queue-first-render-ms'));
   console.log('queue: ' + rows + ' rows of ' + data['@odata.count'] + ' incidents shown ' + firstMs + ' ms after navigation (the API read and render: ' + ms + ' ms)');
   await shot(page, '03-queue');
+  // At 1280×800 the table fits without horizontal scrolling: the less
+  // important columns give way below 1400 px (the side pane has them).
+  assert.ok(await queueOverflow() <= 0, 'the queue table overflows by ' + await queueOverflow() + ' px at 1280×800');
+  assert.equal(await page.locator('#queue thead th.opt').first().isVisible(), false, 'tags, categories, assets and sources are hidden below 1400 px');
+  await page.setViewportSize({ width: 1600, height: 900 });
+  assert.equal(await page.locator('#queue thead th.opt').first().isVisible(), true, 'and shown on a wider screen');
+  await page.setViewportSize({ width: 1280, height: 800 });
 });
 
 test('filters map to $filter, live in the URL, and are shareable', async () => {
@@ -102,6 +134,51 @@ test('filters map to $filter, live in the URL, and are shareable', async () => {
   await shot(page, '05-queue-empty');
 });
 
+test('more filters: classification, determination, device groups, entity, minimums and multiple sources map to $filter and the URL', async () => {
+  await page.goto(base() + '/incidents');
+  await page.waitForSelector('body[data-queue-loaded]');
+  assert.equal(await page.getAttribute('#more-filters', 'open'), null, 'closed while none is set');
+  await page.click('#more-filters summary');
+  await page.selectOption('#f-multi', 'no');
+  await page.fill('#f-min-alerts', '2');
+  await page.click('#filters button[type=submit]');
+  await page.waitForURL(/multi=no/);
+  await page.waitForSelector('body[data-queue-loaded]');
+  assert.match(page.url(), /minAlerts=2/);
+  const want = await apiIds(DEFAULT_FILTER + ' and alertCount ge 2 and multipleSources eq false');
+  assert.ok(want.length > 0, 'the view is not empty');
+  assert.deepEqual(await shownIds(), want, 'the rows are the API\'s for the same $filter');
+  // A fresh load of the URL shows the controls set, their group open.
+  await page.goto(page.url());
+  await page.waitForSelector('body[data-queue-loaded]');
+  assert.notEqual(await page.getAttribute('#more-filters', 'open'), null);
+  assert.equal(await page.inputValue('#f-min-alerts'), '2');
+  assert.equal(await page.inputValue('#f-multi'), 'no');
+  // The entity filter finds the top incident by an entity it names;
+  // with a priority minimum above its score it is gone.
+  const entity = top.impactedEntities.find((e) => e.name) || top.impactedEntities[0];
+  await page.goto(base() + '/incidents?entities=' + encodeURIComponent(entity.name || entity.key) + '&minPriority=' + top.priorityScore);
+  await page.waitForSelector('body[data-queue-loaded]');
+  const esc = "'" + (entity.name || entity.key).replace(/'/g, "''") + "'";
+  const byEntity = await apiIds(DEFAULT_FILTER + ' and entities/any(e: e in (' + esc + ')) and priorityScore ge ' + top.priorityScore);
+  assert.ok(byEntity.includes(top.id));
+  assert.deepEqual(await shownIds(), byEntity);
+  if (top.priorityScore < 100) {
+    await page.fill('#f-min-priority', String(top.priorityScore + 1));
+    await page.click('#filters button[type=submit]');
+    await page.waitForURL(new RegExp('minPriority=' + (top.priorityScore + 1)));
+    await page.waitForSelector('body[data-queue-loaded]');
+    assert.ok(!(await shownIds()).includes(top.id));
+  }
+  // Classification, determination and device groups: a view the API
+  // answers with the same rows (empty or not), and no refusal.
+  await page.goto(base() + '/incidents?classification=truePositive&determination=multiStagedAttack&groups=' + encodeURIComponent("Finance, O'Brien"));
+  await page.waitForSelector('body[data-queue-loaded]');
+  assert.doesNotMatch(await page.textContent('#queue-state'), /refused/);
+  assert.deepEqual(await shownIds(), await apiIds(DEFAULT_FILTER + " and deviceGroups/any(g: g in ('Finance', 'O''Brien')) and classification eq 'truePositive' and determination eq 'multiStagedAttack'"));
+  await shot(page, '05b-queue-more-filters');
+});
+
 test('keyboard: j/k move, x selects, the side pane follows', async () => {
   await page.goto(base() + '/incidents');
   await page.waitForSelector('body[data-queue-loaded]');
@@ -113,6 +190,8 @@ test('keyboard: j/k move, x selects, the side pane follows', async () => {
   assert.equal(await page.textContent('#bulk-count'), '1 selected');
   await page.keyboard.press('k');
   assert.equal(await page.locator('#queue tbody tr.cursor').getAttribute('data-id'), top.id);
+  assert.ok(await queueOverflow() <= 0, 'the queue table fits beside the side pane');
+  assert.match(await page.textContent('#pane'), /Tags[\s\S]*Impacted assets/, 'the side pane shows the columns hidden at this width');
   await shot(page, '06-queue-pane-selection');
   await page.click('#bulk-clear');
 });
@@ -156,22 +235,96 @@ test('bulk: select two incidents and tag, assign and classify them', async () =>
   await page.click('#bulk-clear');
 });
 
-test('live: a change to a shown incident updates its row in place; a new incident is announced, not inserted', async () => {
-  const row = page.locator('#queue tbody tr').nth(2);
-  const id = await row.getAttribute('data-id');
-  const before = await page.locator('#queue tbody tr').evaluateAll((trs) => trs.map((t) => t.dataset.id));
-  await new Promise((r) => setTimeout(r, 1500)); // the stream is open
-  await api('PATCH', '/api/v1/incidents/' + id, { assignedTo: 'live-update@contoso.com' });
-  await page.waitForFunction((id) => document.querySelector('#queue tbody tr[data-id="' + id + '"] td:nth-child(6)').textContent === 'live-update@contoso.com', id, { timeout: 15000 });
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  await api('POST', '/api/v1/alerts', [{ source: 'browser-test', providerAlertId: 'live-' + Date.now(), title: 'Live alert on a new device', severity: 'high',
-    firstActivityDateTime: now, lastActivityDateTime: now,
-    evidence: [{ '@odata.type': '#microsoft.graph.security.deviceEvidence', hostName: 'live-' + Date.now(), deviceDnsName: 'live-' + Date.now() + '.contoso.com' }] }]);
+test('bulk: incidents a change takes out of the view leave the selection; a later bulk change touches only rows shown', async () => {
+  await page.goto(base() + '/incidents');
+  await page.waitForSelector('body[data-queue-loaded]');
+  const gone = (await shownIds()).slice(10, 12);
+  for (const id of gone) await page.check('#queue tbody tr[data-id="' + id + '"] input[type=checkbox]');
+  assert.equal(await page.textContent('#bulk-count'), '2 selected');
+  await page.evaluate(() => { document.querySelector('#notice').textContent = ''; });
+  await page.selectOption('#bulk-status select[name=status]', 'resolved');
+  await page.click('#bulk-status button[type=submit]');
+  await page.waitForFunction(() => /^2 incidents changed/.test(document.querySelector('#notice').textContent));
+  await page.waitForFunction((gone) => ![...document.querySelectorAll('#queue tbody tr')].some((t) => gone.includes(t.dataset.id)), gone);
+  assert.equal(await page.textContent('#bulk-count'), '0 selected');
+  assert.equal(await page.isHidden('#bulk'), true, 'no bulk bar without a selection');
+  // One row shown is selected: assign and tag change it, and only it.
+  const keep = (await shownIds())[10];
+  await page.check('#queue tbody tr[data-id="' + keep + '"] input[type=checkbox]');
+  assert.equal(await page.textContent('#bulk-count'), '1 selected');
+  for (const [form, field, value] of [['#bulk-assign', 'assignee', 'visible-only@contoso.com'], ['#bulk-tag', 'tag', 'visible-only']]) {
+    await page.evaluate(() => { document.querySelector('#notice').textContent = ''; });
+    await page.fill(form + ' input[name=' + field + ']', value);
+    await page.click(form + ' button');
+    await page.waitForFunction(() => /^1 incident changed/.test(document.querySelector('#notice').textContent));
+  }
+  const { data: kept } = await api('GET', '/api/v1/incidents/' + keep);
+  assert.equal(kept.assignedTo, 'visible-only@contoso.com');
+  assert.ok(kept.customTags.includes('visible-only'));
+  for (const id of gone) {
+    const { data } = await api('GET', '/api/v1/incidents/' + id);
+    assert.equal(data.status, 'resolved');
+    assert.notEqual(data.assignedTo, 'visible-only@contoso.com', 'incident ' + id + ', no longer shown, was not assigned');
+    assert.ok(!(data.customTags || []).includes('visible-only'), 'incident ' + id + ', no longer shown, was not tagged');
+  }
+  await page.click('#bulk-clear');
+});
+
+test('live: updates re-rank the rows around the analyst: the cursor row keeps the focus, the selection and its place; new rows are marked', async () => {
+  const byUpdate = 'lastUpdateDateTime desc';
+  await page.goto(base() + '/incidents?sort=updated');
+  await page.waitForSelector('body[data-queue-loaded][data-queue-live]');
+  for (let i = 0; i < 4; i++) await page.keyboard.press('j');
+  await page.keyboard.press('x');
+  const ids0 = await shownIds();
+  const cur = ids0[3];
+  const curRow = '#queue tbody tr[data-id="' + cur + '"]';
+  const place = () => page.evaluate((sel) => Math.round(document.querySelector(sel).getBoundingClientRect().top), curRow);
+  const top0 = await place();
+  const held = async (what) => {
+    assert.equal(await page.getAttribute('#queue tbody tr.cursor', 'data-id'), cur, what + ': the cursor stays on its incident');
+    assert.equal(await page.evaluate(() => document.activeElement.closest('tr') && document.activeElement.closest('tr').dataset.id), cur, what + ': and the focus');
+    assert.equal(await page.isChecked(curRow + ' input[type=checkbox]'), true, what + ': and the selection');
+    assert.ok(Math.abs(await place() - top0) <= 1, what + ': the row stays where it was on the screen (' + top0 + ' → ' + await place() + ')');
+  };
+  // A change to an incident further down moves it to the top of this
+  // view (sorted by update): the rows re-rank, the analyst's row stays.
+  const moved = ids0[8];
+  await api('PATCH', '/api/v1/incidents/' + moved, { assignedTo: 'live-update@contoso.com' });
+  await page.waitForFunction((id) => { const t = document.querySelector('#queue tbody tr'); return t && t.dataset.id === id; }, moved, { timeout: 15000 });
+  assert.equal(await page.textContent('#queue tbody tr[data-id="' + moved + '"] td.assignee'), 'live-update@contoso.com');
+  assert.equal((await shownIds()).indexOf(cur), 4, 'the analyst\'s row is one further down the list');
+  await held('after a re-rank');
+  // A new incident is inserted where the API ranks it, marked.
+  await postAlert('Live alert on a new device');
+  await page.waitForSelector('#queue tbody tr[data-new]', { timeout: 15000 });
+  let want = [];
+  for (let i = 0; i < 50; i++) {
+    want = await apiIds(DEFAULT_FILTER, byUpdate);
+    if (JSON.stringify(await shownIds()) === JSON.stringify(want)) break;
+    await page.waitForFunction((n) => Number(document.body.dataset.queueLoads) > n, Number(await page.getAttribute('body', 'data-queue-loads')), { timeout: 2000 }).catch(() => {});
+  }
+  assert.deepEqual(await shownIds(), want, 'the rows are the API\'s current page, in its order');
+  assert.equal(await page.getAttribute('#queue tbody tr[data-new]', 'data-id'), want[0], 'the new incident, at the top, is marked');
+  assert.equal(await page.isHidden('#live'), true, 'no banner: the rows are current');
+  await held('after a new incident');
+  await shot(page, '07-queue-live');
+  // While the analyst types in a control, the rows do not move: the new
+  // incident is announced in the banner, and shown when asked.
+  await page.fill('#f-search', 'typing…');
+  const before = await shownIds();
+  await postAlert('Live alert while the analyst types');
   await page.waitForSelector('#live:not([hidden])', { timeout: 15000 });
   assert.match(await page.textContent('#live-show'), /1 new incident/);
-  const after = await page.locator('#queue tbody tr').evaluateAll((trs) => trs.map((t) => t.dataset.id));
-  assert.deepEqual(after, before, 'the rows did not move');
-  await shot(page, '07-queue-live');
+  assert.deepEqual(await shownIds(), before, 'the rows did not move while the analyst typed');
+  assert.equal(await page.inputValue('#f-search'), 'typing…', 'nothing typed is lost');
+  await shot(page, '07b-queue-live-typing');
+  await page.fill('#f-search', '');
+  await page.click('#live-show');
+  await page.waitForFunction((old) => { const t = document.querySelector('#queue tbody tr[data-new]'); return t && !old.includes(t.dataset.id); }, before, { timeout: 15000 });
+  assert.equal(await page.isHidden('#live'), true);
+  assert.equal(await page.getAttribute('#queue tbody tr.cursor', 'data-id'), cur);
+  await page.click('#bulk-clear');
 });
 
 let story, origin;
@@ -187,6 +340,14 @@ test('the top incident opens with its header and the attack story', async () => 
   ({ data: origin } = await api('GET', '/api/v1/incidents/' + top.id + '/origin'));
   await page.waitForSelector('#graph[data-nodes]');
   assert.equal(await page.locator('#story-alerts li[data-index]').count(), story.alerts.length);
+  assert.equal(await page.evaluate(() => document.querySelector('#story-alerts').scrollTop), 0, 'the story opens at the entry alert');
+  assert.equal(await page.isVisible('#story-alerts li[data-index="0"]'), true);
+  // The origin above the graph: the entry alert, its entities, then the path.
+  const line = await page.textContent('#origin-line');
+  assert.ok(line.startsWith('Started with ' + origin.entryAlert.title), line);
+  for (const e of origin.entryEntities.slice(0, 5)) assert.ok(line.includes(e.name || e.key), 'the entry entity ' + e.key);
+  const next = origin.path.filter((p) => !origin.entryEntities.some((e) => e.key === p.entityKey));
+  if (next.length) assert.ok(line.includes(', then ' + (next[0].name || next[0].entityKey)), 'the path: ' + line);
 });
 
 test('the graph has a node per entity of the API graph, the entry point marked', async () => {
@@ -207,6 +368,25 @@ test('the graph has a node per entity of the API graph, the entry point marked',
   const vb = await page.getAttribute('#graph', 'viewBox');
   await page.click('#g-zoom-in');
   assert.notEqual(await page.getAttribute('#graph', 'viewBox'), vb);
+  await page.click('#g-fit');
+  // After Fit at 1280×800 a label is readable: at least 11 px high on
+  // the screen, shown, or shown on hover when the graph is too zoomed out.
+  const labelHeight = (key) => page.evaluate((k) => {
+    const g = [...document.querySelectorAll('#graph g.node')].find((x) => x.dataset.key === k);
+    const t = g.querySelector('text.label');
+    return getComputedStyle(t).display === 'none' ? 0 : t.getBoundingClientRect().height;
+  }, key);
+  const far = await page.evaluate(() => document.querySelector('#graph').classList.contains('far'));
+  if (far) {
+    assert.equal(await labelHeight(n.key), 0, 'zoomed far out the labels are hidden');
+    await page.hover('#graph g.node[data-key="' + n.key.replace(/"/g, '\\"') + '"]');
+  }
+  assert.ok(await labelHeight(n.key) >= 11, 'a label is ' + await labelHeight(n.key) + ' px high after Fit');
+  await shot(page, '09b-incident-fit-1280');
+  await page.click('#g-zoom-out'); await page.click('#g-zoom-out');
+  const h = await labelHeight(n.key);
+  assert.ok(h === 0 || h >= 11, 'zoomed out, a label is readable or hidden, not ' + h + ' px');
+  await shot(page, '09c-incident-zoomed-out-1280');
   await page.click('#g-fit');
   // Grouping similar nodes never adds nodes, and accounts for every entity.
   await page.check('#g-group');
@@ -242,6 +422,21 @@ test('the tabs show alerts with correlation reasons, assets, evidence', async ()
   assert.equal(await page.locator('#alerts-table tbody tr').count(), story.alerts.length);
   assert.ok((await page.textContent('#alerts-table')).includes(story.alerts[1].correlation), 'the correlation of the second alert');
   await shot(page, '12-incident-alerts');
+  // Moving alerts sends the target incident id as a string, as the API's
+  // ids are (the request is caught and refused here, so nothing moves).
+  let sent = null;
+  await page.route('**/api/v1/alerts/moveAlerts', async (route) => {
+    sent = JSON.parse(route.request().postData());
+    await route.fulfill({ status: 409, contentType: 'application/json', body: JSON.stringify({ error: { code: 'conflict', message: 'caught by the test' } }) });
+  });
+  await page.check('#alerts-table tbody tr:first-child input[type=checkbox]');
+  await page.fill('#move-form input[name=target]', '9007199254740993');
+  await page.fill('#move-form input[name=comment]', 'a test move');
+  await page.click('#move-form button[type=submit]');
+  await page.waitForFunction(() => /caught by the test/.test(document.querySelector('#notice').textContent));
+  assert.equal(sent.incidentId, '9007199254740993', 'the id as typed, not rounded through a Number');
+  await page.unroute('**/api/v1/alerts/moveAlerts');
+  await page.uncheck('#alerts-table tbody tr:first-child input[type=checkbox]');
   await page.click('#tab-assets');
   await page.waitForSelector('#panel-assets .assets-group');
   const { data: assets } = await api('GET', '/api/v1/incidents/' + top.id + '/assets');
@@ -304,7 +499,8 @@ test('readable at 4K and in the dark theme', async () => {
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.click('#theme-toggle');
   assert.equal(await page.getAttribute('html', 'data-theme'), 'dark');
-  await page.goto(base() + '/incidents?status=resolved');
+  const resp = await page.goto(base() + '/incidents?status=resolved');
+  assert.match(await resp.text(), /<html lang="en" data-theme="dark">/, 'the page is served in the dark theme, painted dark from the start');
   await page.waitForSelector('body[data-queue-loaded]');
   assert.equal(await page.getAttribute('html', 'data-theme'), 'dark', 'the theme is kept');
   await shot(page, '18-queue-dark');
