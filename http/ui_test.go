@@ -242,6 +242,27 @@ func TestParseQueueView(t *testing.T) {
 			t.Errorf("got %+v", v)
 		}
 	})
+	t.Run("OK_MoreFilters", func(t *testing.T) {
+		v := parseQueueView(url.Values{"classification": {"truePositive"}, "determination": {"phishing"}, "groups": {" Finance, HR "},
+			"entities": {"ws-7"}, "minPriority": {"70"}, "minAlerts": {"2"}, "multi": {"yes"}})
+		if v.Classification != "truePositive" || v.Determination != "phishing" || v.Groups != "Finance, HR" || v.Entities != "ws-7" ||
+			v.MinPriority != "70" || v.MinAlerts != "2" || v.Multi != "yes" {
+			t.Errorf("got %+v", v)
+		}
+	})
+	t.Run("OK_MoreFiltersOutOfRangeDropped", func(t *testing.T) {
+		// A value no control can hold is dropped, not sent to the API.
+		v := parseQueueView(url.Values{"classification": {"benign"}, "determination": {"truePositive"}, "minPriority": {"101"},
+			"minAlerts": {"0"}, "multi": {"maybe"}})
+		if v.Classification != "" || v.Determination != "" || v.MinPriority != "" || v.MinAlerts != "" || v.Multi != "" {
+			t.Errorf("got %+v", v)
+		}
+		for _, bad := range []string{"-1", "1e2", "0x10", "7.5", " "} {
+			if v := parseQueueView(url.Values{"minPriority": {bad}}); v.MinPriority != "" {
+				t.Errorf("minPriority %q kept as %q", bad, v.MinPriority)
+			}
+		}
+	})
 	t.Run("OK_LongTextCutAtACharacter", func(t *testing.T) {
 		v := parseQueueView(url.Values{"search": {strings.Repeat("é", 200)}})
 		if len(v.Search) > 256 || !strings.HasPrefix(strings.Repeat("é", 200), v.Search) || len(v.Search) < 250 {
