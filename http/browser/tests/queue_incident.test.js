@@ -129,7 +129,8 @@ test('filters map to $filter, live in the URL, and are shareable', async () => {
   assert.deepEqual(await page.locator('#queue tbody tr').evaluateAll((trs) => trs.slice(0, 3).map((t) => t.dataset.id)), byUpdate.value.map((i) => i.id));
   // A view that matches nothing says what to do.
   await page.goto(base() + '/incidents?tags=' + encodeURIComponent('no such tag anywhere'));
-  await page.waitForSelector('#queue-state:not([hidden])');
+  // The state line says "Loading incidents…" first: wait for the answer.
+  await page.locator('#queue-state', { hasText: 'No incident matches this view' }).waitFor();
   assert.match(await page.textContent('#queue-state'), /No incident matches this view/);
   await shot(page, '05-queue-empty');
 });
