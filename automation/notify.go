@@ -94,43 +94,19 @@ func (n *Notifier) Run(ctx context.Context) error {
 	} else if k > 0 {
 		n.logger().Warn("notifications: deliveries interrupted mid-send marked failed, not sent again", "count", k)
 	}
-	poll := n.Poll
-	if poll <= 0 {
-		poll = 5 * time.Second
-	}
-	t := time.NewTimer(poll)
-	defer t.Stop()
-	for {
-		changed := n.Events.EventsChanged()
+	return wakeLoop(ctx, n.Events, n.Poll, func() {
 		if err := n.Scan(ctx); err != nil && ctx.Err() == nil {
 			n.logger().Warn("notifications: scan failed", "err", err)
 		}
 		if _, err := n.Deliver(ctx); err != nil && ctx.Err() == nil {
 			n.logger().Warn("notifications: delivery failed", "err", err)
 		}
-		t.Reset(poll)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-changed:
-		case <-t.C:
-		}
-	}
+	})
 }
 
-func (n *Notifier) logger() *slog.Logger {
-	if n.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return n.Logger
-}
+func (n *Notifier) logger() *slog.Logger { return loggerOr(n.Logger) }
 
-func (n *Notifier) now() time.Time {
-	if n.Now == nil {
-		return time.Now().UTC()
-	}
-	return n.Now().UTC()
-}
+func (n *Notifier) now() time.Time { return nowUTC(n.Now) }
 
 // Scan turns the events since each tenant's cursor into pending deliveries.
 func (n *Notifier) Scan(ctx context.Context) error {

@@ -53,17 +53,27 @@ type Runner struct {
 // Run steps until ctx ends, waking when the event log grows. A failing step
 // is logged and retried at the next wake. It returns nil when ctx ends.
 func (r *Runner) Run(ctx context.Context) error {
-	poll := r.Poll
+	return wakeLoop(ctx, r.Events, r.Poll, func() {
+		if _, err := r.Step(ctx); err != nil && ctx.Err() == nil {
+			r.logger().Warn("automation: step failed", "err", err)
+		}
+	})
+}
+
+// wakeLoop calls step at once and then whenever events' log grows
+// (EventsChanged) and at least every poll (default 5 s), which catches
+// events committed by another process, until ctx ends; then it returns nil.
+// The signal is taken before each step, so that an event committed during
+// a step wakes the next one.
+func wakeLoop(ctx context.Context, events weft.EventStore, poll time.Duration, step func()) error {
 	if poll <= 0 {
 		poll = 5 * time.Second
 	}
 	t := time.NewTimer(poll)
 	defer t.Stop()
 	for {
-		changed := r.Events.EventsChanged()
-		if _, err := r.Step(ctx); err != nil && ctx.Err() == nil {
-			r.logger().Warn("automation: step failed", "err", err)
-		}
+		changed := events.EventsChanged()
+		step()
 		t.Reset(poll)
 		select {
 		case <-ctx.Done():
@@ -74,18 +84,24 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
-func (r *Runner) logger() *slog.Logger {
-	if r.Logger == nil {
+func (r *Runner) logger() *slog.Logger { return loggerOr(r.Logger) }
+
+func (r *Runner) now() time.Time { return nowUTC(r.Now) }
+
+// loggerOr is l, or a logger that discards when l is nil.
+func loggerOr(l *slog.Logger) *slog.Logger {
+	if l == nil {
 		return slog.New(slog.DiscardHandler)
 	}
-	return r.Logger
+	return l
 }
 
-func (r *Runner) now() time.Time {
-	if r.Now == nil {
+// nowUTC reads the clock now (time.Now when nil) in UTC.
+func nowUTC(now func() time.Time) time.Time {
+	if now == nil {
 		return time.Now().UTC()
 	}
-	return r.Now().UTC()
+	return now().UTC()
 }
 
 // Step handles the events committed since the cursors of every tenant with

@@ -139,13 +139,8 @@ type decideFunc = func(ctx context.Context, tenantID string, id int64, by weft.A
 // action as the decision left it.
 func (s *Server) actionDecision(decide func(weft.ActionService) decideFunc, created bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		svc, ok := s.actionService(w, r)
+		svc, id, ok := s.actionAt(w, r, false)
 		if !ok {
-			return
-		}
-		id, err := parseActionID(r.PathValue("id"))
-		if err != nil {
-			s.writeError(w, r, err)
 			return
 		}
 		var b struct {
@@ -187,18 +182,30 @@ func (s *Server) handleUndoAction() http.HandlerFunc {
 	return s.actionDecision(func(svc weft.ActionService) decideFunc { return svc.Undo }, true)
 }
 
-func (s *Server) handleGetAction(w http.ResponseWriter, r *http.Request) {
-	svc, ok := s.actionService(w, r)
-	if !ok {
-		return
+// actionAt is the action service and the {id} of an action path, the
+// error already answered when ok is false. A read (read true) refuses the
+// OData options as every read does (parseListParams).
+func (s *Server) actionAt(w http.ResponseWriter, r *http.Request, read bool) (svc weft.ActionService, id int64, ok bool) {
+	if svc, ok = s.actionService(w, r); !ok {
+		return nil, 0, false
 	}
-	if _, err := parseListParams(r.URL.Query()); err != nil {
-		s.writeError(w, r, err)
-		return
+	if read {
+		if _, err := parseListParams(r.URL.Query()); err != nil {
+			s.writeError(w, r, err)
+			return nil, 0, false
+		}
 	}
 	id, err := parseActionID(r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, err)
+		return nil, 0, false
+	}
+	return svc, id, true
+}
+
+func (s *Server) handleGetAction(w http.ResponseWriter, r *http.Request) {
+	svc, id, ok := s.actionAt(w, r, true)
+	if !ok {
 		return
 	}
 	a, err := svc.Find(r.Context(), tenantOf(r), id)
@@ -210,17 +217,8 @@ func (s *Server) handleGetAction(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleActionLog(w http.ResponseWriter, r *http.Request) {
-	svc, ok := s.actionService(w, r)
+	svc, id, ok := s.actionAt(w, r, true)
 	if !ok {
-		return
-	}
-	if _, err := parseListParams(r.URL.Query()); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	id, err := parseActionID(r.PathValue("id"))
-	if err != nil {
-		s.writeError(w, r, err)
 		return
 	}
 	log, err := svc.Log(r.Context(), tenantOf(r), id)
@@ -228,85 +226,65 @@ func (s *Server) handleActionLog(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if log == nil {
-		log = []weft.ActionLogEntry{}
-	}
-	s.writeJSON(w, http.StatusOK, listResponse[weft.ActionLogEntry]{Value: log})
+	s.writeJSON(w, http.StatusOK, listResponse[weft.ActionLogEntry]{Value: nonNilSlice(log)})
 }
 
 func (s *Server) handleListActions(w http.ResponseWriter, r *http.Request) {
-	svc, ok := s.actionService(w, r)
-	if !ok {
-		return
-	}
-	p, err := parseListParams(r.URL.Query())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	q, err := parseActionFilters(r.URL.Query())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	q.TenantID, q.Top, q.Skip, q.Count = tenantOf(r), p.Top, p.Skip, p.Count
-	s.listActions(w, r, svc, p, q)
+	s.listActions(w, r, false)
 }
 
 // handleIncidentActions serves GET /api/v1/incidents/{id}/actions: the
 // action center's list limited to one incident, with the same filters.
 func (s *Server) handleIncidentActions(w http.ResponseWriter, r *http.Request) {
+	s.listActions(w, r, true)
+}
+
+// listActions answers the action center's list, filtered by the query
+// (parseActionFilters); ofIncident limits it to the incident of the path,
+// which must exist in the tenant, and refuses an incidentId filter.
+func (s *Server) listActions(w http.ResponseWriter, r *http.Request, ofIncident bool) {
 	svc, ok := s.actionService(w, r)
 	if !ok {
 		return
 	}
-	p, err := parseListParams(r.URL.Query())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	id, err := parseIncidentID(r.PathValue("id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	query := r.URL.Query()
-	if query.Has("incidentId") {
-		s.writeError(w, r, weft.Errorf(weft.EINVALID, "incidentId: the incident is the one of the path here"))
+	p, err := parseListParams(query)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
+	}
+	var id int64
+	if ofIncident {
+		if id, err = parseIncidentID(r.PathValue("id")); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if query.Has("incidentId") {
+			s.writeError(w, r, weft.Errorf(weft.EINVALID, "incidentId: the incident is the one of the path here"))
+			return
+		}
 	}
 	q, err := parseActionFilters(query)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	// The incident must exist in this tenant, so that an incident without
-	// actions and a missing incident are told apart.
-	if _, err := s.store.FindIncident(r.Context(), tenantOf(r), id, false); err != nil {
-		s.writeError(w, r, err)
-		return
+	if ofIncident {
+		// The incident must exist in this tenant, so that an incident
+		// without actions and a missing incident are told apart.
+		if _, err := s.store.FindIncident(r.Context(), tenantOf(r), id, false); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		q.IncidentID = id
 	}
-	q.TenantID, q.IncidentID, q.Top, q.Skip, q.Count = tenantOf(r), id, p.Top, p.Skip, p.Count
-	s.listActions(w, r, svc, p, q)
-}
-
-func (s *Server) listActions(w http.ResponseWriter, r *http.Request, svc weft.ActionService, p listParams, q weft.ActionQuery) {
+	q.TenantID, q.Top, q.Skip, q.Count = tenantOf(r), p.Top, p.Skip, p.Count
 	page, err := svc.List(r.Context(), q)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if page.Actions == nil {
-		page.Actions = []*weft.Action{}
-	}
-	resp := listResponse[*weft.Action]{Value: page.Actions}
-	if p.Count {
-		resp.Count = &page.Count
-	}
-	if page.More {
-		resp.NextLink = nextLink(r, p)
-	}
-	s.writeJSON(w, http.StatusOK, resp)
+	writeList(s, w, r, p, nonNilSlice(page.Actions), page.Count, page.More)
 }
 
 // actionFilters are the query parameters of the action center's list and

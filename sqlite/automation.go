@@ -46,6 +46,9 @@ func (s *Store) automationTx(ctx context.Context, what string, fn func(tx *sql.T
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: %s: %w", what, err)
 	}
+	// Like every write: the checkpointer learns that the log grew (these
+	// tables carry no events, so the event stream has nothing to wake for).
+	s.ckpt.committed()
 	return nil
 }
 
@@ -176,6 +179,47 @@ func (s *Store) putRule(ctx context.Context, t ruleTable, tenantID string, id, i
 	})
 }
 
+// findRule reads rule id of table t; ENOTFOUND when the tenant has none.
+func findRule[T any](s *Store, ctx context.Context, t ruleTable, tenantID string, id int64) (*T, error) {
+	rs, err := decodeRules[T](s.readRules(ctx, t, tenantID, id))
+	if err != nil {
+		return nil, err
+	}
+	return rs[0], nil
+}
+
+// ruleToUpdate checks the id of a rule to update.
+func ruleToUpdate(id int64) error {
+	if id <= 0 {
+		return weft.Errorf(weft.EINVALID, "id: the rule to update is required")
+	}
+	return nil
+}
+
+// putRuleCopy normalizes a copy of r and stores it as rule id of table t
+// (id 0: a new rule), in tenantID at order ord; stamp sets the copy's id,
+// version, times and author as stored. r itself is left as it was.
+func putRuleCopy[T any, P interface {
+	*T
+	Normalize() error
+}](s *Store, ctx context.Context, t ruleTable, r P, tenantID string, ord int, id, ifMatch int64,
+	stamp func(c P, id, version int64, created, updated time.Time)) (P, error) {
+	c := *r
+	if err := P(&c).Normalize(); err != nil {
+		return nil, err
+	}
+	var out T
+	err := s.putRule(ctx, t, tenantID, id, ifMatch, ord, func(id, version int64, created time.Time) any {
+		stamp(&c, id, version, created, s.now().UTC())
+		out = c
+		return &c
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 func (s *Store) deleteRule(ctx context.Context, t ruleTable, tenantID string, id, ifMatch int64) error {
 	return s.automationTx(ctx, "delete "+t.what, func(tx *sql.Tx) error {
 		var cur int64
@@ -202,11 +246,7 @@ func (s *Store) AutomationRules(ctx context.Context, tenantID string) ([]*weft.A
 
 // FindAutomationRule implements weft.AutomationStore.
 func (s *Store) FindAutomationRule(ctx context.Context, tenantID string, id int64) (*weft.AutomationRule, error) {
-	rs, err := decodeRules[weft.AutomationRule](s.readRules(ctx, automationRules, tenantID, id))
-	if err != nil {
-		return nil, err
-	}
-	return rs[0], nil
+	return findRule[weft.AutomationRule](s, ctx, automationRules, tenantID, id)
 }
 
 // CreateAutomationRule implements weft.AutomationStore.
@@ -216,27 +256,17 @@ func (s *Store) CreateAutomationRule(ctx context.Context, r *weft.AutomationRule
 
 // UpdateAutomationRule implements weft.AutomationStore.
 func (s *Store) UpdateAutomationRule(ctx context.Context, r *weft.AutomationRule, actor string, ifMatch int64) (*weft.AutomationRule, error) {
-	if r.ID <= 0 {
-		return nil, weft.Errorf(weft.EINVALID, "id: the rule to update is required")
+	if err := ruleToUpdate(r.ID); err != nil {
+		return nil, err
 	}
 	return s.putAutomationRule(ctx, r, actor, r.ID, ifMatch)
 }
 
 func (s *Store) putAutomationRule(ctx context.Context, r *weft.AutomationRule, actor string, id, ifMatch int64) (*weft.AutomationRule, error) {
-	c := *r
-	if err := c.Normalize(); err != nil {
-		return nil, err
-	}
-	var out weft.AutomationRule
-	err := s.putRule(ctx, automationRules, c.TenantID, id, ifMatch, c.Order, func(id, version int64, created time.Time) any {
-		c.ID, c.Version, c.Created, c.Updated, c.UpdatedBy = id, version, created, s.now().UTC(), actor
-		out = c
-		return &c
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return putRuleCopy(s, ctx, automationRules, r, r.TenantID, r.Order, id, ifMatch,
+		func(c *weft.AutomationRule, id, version int64, created, updated time.Time) {
+			c.ID, c.Version, c.Created, c.Updated, c.UpdatedBy = id, version, created, updated, actor
+		})
 }
 
 // DeleteAutomationRule implements weft.AutomationStore. Its runs stay in
@@ -275,19 +305,7 @@ func (s *Store) ListAutomationRuns(ctx context.Context, q weft.AutomationRunQuer
 		return nil, err
 	}
 	defer s.leave()
-	top := rulePageSize(q.Top)
-	sqlq := `SELECT id, body FROM automation_runs WHERE tenant_id = ?`
-	args := []any{q.TenantID}
-	if q.RuleID != 0 {
-		sqlq += ` AND rule_id = ?`
-		args = append(args, q.RuleID)
-	}
-	if q.IncidentID != 0 {
-		sqlq += ` AND incident_id = ?`
-		args = append(args, q.IncidentID)
-	}
-	sqlq += ` ORDER BY id DESC LIMIT ? OFFSET ?`
-	args = append(args, top, max(q.Skip, 0))
+	sqlq, args := logPage(`SELECT id, body FROM automation_runs`, q.TenantID, q.RuleID, q.IncidentID, q.Top, q.Skip)
 	rows, err := s.read.QueryContext(ctx, sqlq, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list automation runs: %w", err)
@@ -311,6 +329,23 @@ func (s *Store) ListAutomationRuns(ctx context.Context, q weft.AutomationRunQuer
 		return nil, fmt.Errorf("sqlite: list automation runs: %w", err)
 	}
 	return out, nil
+}
+
+// logPage completes the query selectFrom of a run or delivery log: the
+// tenant's entries, of one rule and one incident when those are not 0,
+// newest first, one page of top (rulePageSize) after skip.
+func logPage(selectFrom, tenantID string, ruleID, incidentID int64, top, skip int) (string, []any) {
+	q := selectFrom + ` WHERE tenant_id = ?`
+	args := []any{tenantID}
+	if ruleID != 0 {
+		q += ` AND rule_id = ?`
+		args = append(args, ruleID)
+	}
+	if incidentID != 0 {
+		q += ` AND incident_id = ?`
+		args = append(args, incidentID)
+	}
+	return q + ` ORDER BY id DESC LIMIT ? OFFSET ?`, append(args, rulePageSize(top), max(skip, 0))
 }
 
 func rulePageSize(top int) int {
@@ -394,11 +429,7 @@ func (s *Store) NotificationRules(ctx context.Context, tenantID string) ([]*weft
 
 // FindNotificationRule implements weft.NotificationStore.
 func (s *Store) FindNotificationRule(ctx context.Context, tenantID string, id int64) (*weft.NotificationRule, error) {
-	rs, err := decodeRules[weft.NotificationRule](s.readRules(ctx, notificationRules, tenantID, id))
-	if err != nil {
-		return nil, err
-	}
-	return rs[0], nil
+	return findRule[weft.NotificationRule](s, ctx, notificationRules, tenantID, id)
 }
 
 // CreateNotificationRule implements weft.NotificationStore.
@@ -408,27 +439,17 @@ func (s *Store) CreateNotificationRule(ctx context.Context, r *weft.Notification
 
 // UpdateNotificationRule implements weft.NotificationStore.
 func (s *Store) UpdateNotificationRule(ctx context.Context, r *weft.NotificationRule, actor string, ifMatch int64) (*weft.NotificationRule, error) {
-	if r.ID <= 0 {
-		return nil, weft.Errorf(weft.EINVALID, "id: the rule to update is required")
+	if err := ruleToUpdate(r.ID); err != nil {
+		return nil, err
 	}
 	return s.putNotificationRule(ctx, r, actor, r.ID, ifMatch)
 }
 
 func (s *Store) putNotificationRule(ctx context.Context, r *weft.NotificationRule, actor string, id, ifMatch int64) (*weft.NotificationRule, error) {
-	c := *r
-	if err := c.Normalize(); err != nil {
-		return nil, err
-	}
-	var out weft.NotificationRule
-	err := s.putRule(ctx, notificationRules, c.TenantID, id, ifMatch, 0, func(id, version int64, created time.Time) any {
-		c.ID, c.Version, c.Created, c.Updated, c.UpdatedBy = id, version, created, s.now().UTC(), actor
-		out = c
-		return &c
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return putRuleCopy(s, ctx, notificationRules, r, r.TenantID, 0, id, ifMatch,
+		func(c *weft.NotificationRule, id, version int64, created, updated time.Time) {
+			c.ID, c.Version, c.Created, c.Updated, c.UpdatedBy = id, version, created, updated, actor
+		})
 }
 
 // DeleteNotificationRule implements weft.NotificationStore; the rule's
@@ -541,17 +562,6 @@ func (s *Store) AbandonSending(ctx context.Context, now time.Time) (int, error) 
 
 // ListDeliveries implements weft.NotificationStore: newest first.
 func (s *Store) ListDeliveries(ctx context.Context, q weft.DeliveryQuery) ([]*weft.NotificationDelivery, error) {
-	sqlq := deliverySelect + ` WHERE tenant_id = ?`
-	args := []any{q.TenantID}
-	if q.RuleID != 0 {
-		sqlq += ` AND rule_id = ?`
-		args = append(args, q.RuleID)
-	}
-	if q.IncidentID != 0 {
-		sqlq += ` AND incident_id = ?`
-		args = append(args, q.IncidentID)
-	}
-	sqlq += ` ORDER BY id DESC LIMIT ? OFFSET ?`
-	args = append(args, rulePageSize(q.Top), max(q.Skip, 0))
+	sqlq, args := logPage(deliverySelect, q.TenantID, q.RuleID, q.IncidentID, q.Top, q.Skip)
 	return s.queryDeliveries(ctx, sqlq, args...)
 }

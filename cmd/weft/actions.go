@@ -3,10 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -92,8 +93,7 @@ func runActionsList(ctx context.Context, args []string, stdout, stderr io.Writer
 	requestedBy := fs.String("requested-by", "", "who requested them (a user or token `name`)")
 	since := fs.String("since", "", "created at or after this RFC 3339 `time`")
 	until := fs.String("until", "", "created before this RFC 3339 `time`")
-	top := fs.Int("top", weft.DefaultPageSize, fmt.Sprintf("actions to show, 1 to %d", weft.MaxPageSize))
-	skip := fs.Int("skip", 0, "actions to skip")
+	pf := addPageFlags(fs, "actions", "")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -101,16 +101,11 @@ func runActionsList(ctx context.Context, args []string, stdout, stderr io.Writer
 	if len(rest) > 0 {
 		return fmt.Errorf("actions list takes no arguments, got %q", rest)
 	}
-	if *top < 1 || *top > weft.MaxPageSize {
-		return fmt.Errorf("--top must be from 1 to %d, not %d", weft.MaxPageSize, *top)
+	q, err := pf.query()
+	if err != nil {
+		return err
 	}
-	if *skip < 0 {
-		return fmt.Errorf("--skip must not be negative, not %d", *skip)
-	}
-	q := url.Values{"$top": {strconv.Itoa(*top)}, "$count": {"true"}}
-	if *skip > 0 {
-		q.Set("$skip", strconv.Itoa(*skip))
-	}
+	q.Set("$count", "true")
 	if len(status) > 0 {
 		q.Set("status", strings.Join(status, ","))
 	}
@@ -124,11 +119,7 @@ func runActionsList(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		q.Set("incidentId", strconv.FormatInt(id, 10))
 	}
-	for k, v := range map[string]string{"entityType": *entityType, "target": *target, "requestedBy": *requestedBy, "since": *since, "until": *until} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
+	setGiven(q, map[string]string{"entityType": *entityType, "target": *target, "requestedBy": *requestedBy, "since": *since, "until": *until})
 	c, err := cf.client()
 	if err != nil {
 		return err
@@ -153,8 +144,8 @@ func runActionsList(ctx context.Context, args []string, stdout, stderr io.Writer
 		return nil
 	}
 	printTable(stdout, terminalWidth(), actionColumns, rows)
-	if page.Count != nil && int64(*skip+len(rows)) < *page.Count {
-		fmt.Fprintf(stdout, "%d of %d matching actions shown; --skip %d for the next page\n", len(rows), *page.Count, *skip+len(rows))
+	if page.Count != nil && int64(*pf.skip+len(rows)) < *page.Count {
+		fmt.Fprintf(stdout, "%d of %d matching actions shown; --skip %d for the next page\n", len(rows), *page.Count, *pf.skip+len(rows))
 	}
 	return nil
 }
@@ -187,22 +178,10 @@ transition, who made it and why).
 func runActionsShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("actions show", "ID [flags]", actionsShowHelp, stderr)
 	cf := addClientFlags(fs)
-	rest, err := parseFlags(fs, args)
+	c, path, err := actionCommandPath(fs, cf, args, "show")
 	if err != nil {
 		return err
 	}
-	if len(rest) != 1 {
-		return fmt.Errorf("actions show needs exactly one action ID, got %d arguments", len(rest))
-	}
-	id, err := parseActionArg(rest[0])
-	if err != nil {
-		return err
-	}
-	c, err := cf.client()
-	if err != nil {
-		return err
-	}
-	path := "/api/v1/actions/" + strconv.FormatInt(id, 10)
 	var a weft.Action
 	ans, err := c.getJSON(ctx, path, nil, &a)
 	if err != nil {
@@ -250,7 +229,7 @@ func printAction(w io.Writer, a *weft.Action) {
 		line("Target name", a.TargetName)
 	}
 	var params []string
-	for _, k := range sortedKeys(a.Parameters) {
+	for _, k := range slices.Sorted(maps.Keys(a.Parameters)) {
 		params = append(params, k+"="+a.Parameters[k])
 	}
 	line("Parameters", strings.Join(params, ", "))
@@ -291,15 +270,6 @@ func sanitizeLine(s string) string {
 		}
 		return r
 	}, s)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 const actionsRequestHelp = `
@@ -378,6 +348,27 @@ const actionDecisionHelp = `
 incident's activity log record.%[2]s
 `
 
+// actionCommandPath parses the flags and the one action ID of subcommand
+// verb's args and returns the client of the flags and the action's API path.
+func actionCommandPath(fs *flag.FlagSet, cf *clientFlags, args []string, verb string) (*apiClient, string, error) {
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(rest) != 1 {
+		return nil, "", fmt.Errorf("actions %s needs exactly one action ID, got %d arguments", verb, len(rest))
+	}
+	id, err := parseActionArg(rest[0])
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return nil, "", err
+	}
+	return c, "/api/v1/actions/" + strconv.FormatInt(id, 10), nil
+}
+
 // actionDecisionCommand returns the command of one decision on an action.
 func actionDecisionCommand(verb string) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	notes := map[string]string{
@@ -392,25 +383,14 @@ func actionDecisionCommand(verb string) func(ctx context.Context, args []string,
 		fs := newFlagSet("actions "+verb, "ID [flags]", fmt.Sprintf(actionDecisionHelp, title, notes[verb]), stderr)
 		cf := addClientFlags(fs)
 		comment := fs.String("comment", "", "why")
-		rest, err := parseFlags(fs, args)
-		if err != nil {
-			return err
-		}
-		if len(rest) != 1 {
-			return fmt.Errorf("actions %s needs exactly one action ID, got %d arguments", verb, len(rest))
-		}
-		id, err := parseActionArg(rest[0])
-		if err != nil {
-			return err
-		}
-		c, err := cf.client()
+		c, path, err := actionCommandPath(fs, cf, args, verb)
 		if err != nil {
 			return err
 		}
 		body := struct {
 			Comment string `json:"comment,omitempty"`
 		}{*comment}
-		ans, err := c.do(ctx, http.MethodPost, "/api/v1/actions/"+strconv.FormatInt(id, 10)+"/"+verb, nil, &body, 0)
+		ans, err := c.do(ctx, http.MethodPost, path+"/"+verb, nil, &body, 0)
 		if err != nil {
 			return err
 		}

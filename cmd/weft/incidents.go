@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -74,6 +75,43 @@ type listAnswer struct {
 	Value    []jsontext.Value `json:"value"`
 }
 
+// pageFlags are the --top and --skip of a list command.
+type pageFlags struct{ top, skip *int }
+
+// addPageFlags adds --top and --skip to fs; what names the listed things
+// in their help, topNote ends --top's.
+func addPageFlags(fs *flag.FlagSet, what, topNote string) pageFlags {
+	return pageFlags{
+		top:  fs.Int("top", weft.DefaultPageSize, fmt.Sprintf("%s to show, 1 to %d%s", what, weft.MaxPageSize, topNote)),
+		skip: fs.Int("skip", 0, what+" to skip"),
+	}
+}
+
+// query checks the flags and starts a list's query with them: $top, and
+// $skip when not 0.
+func (p pageFlags) query() (url.Values, error) {
+	if *p.top < 1 || *p.top > weft.MaxPageSize {
+		return nil, fmt.Errorf("--top must be from 1 to %d, not %d", weft.MaxPageSize, *p.top)
+	}
+	if *p.skip < 0 {
+		return nil, fmt.Errorf("--skip must not be negative, not %d", *p.skip)
+	}
+	q := url.Values{"$top": {strconv.Itoa(*p.top)}}
+	if *p.skip > 0 {
+		q.Set("$skip", strconv.Itoa(*p.skip))
+	}
+	return q, nil
+}
+
+// setGiven sets in q the parameters of params whose value is not empty.
+func setGiven(q url.Values, params map[string]string) {
+	for k, v := range params {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+}
+
 const incidentsListHelp = `
 Show the incident queue: by default the open incidents that are not
 informational, highest priority first (the server's default view; any
@@ -94,8 +132,7 @@ func runIncidentsList(ctx context.Context, args []string, stdout, stderr io.Writ
 	filter := fs.String("filter", "", "OData `$filter` expression (default: the server's default view)")
 	orderby := fs.String("orderby", "", "OData `$orderby`, e.g. \"severity desc, lastUpdateDateTime desc\" (default: priorityScore desc)")
 	search := fs.String("search", "", "free `text`: in the name, the id, or an impacted asset's exact name")
-	top := fs.Int("top", weft.DefaultPageSize, fmt.Sprintf("incidents to show, 1 to %d (with --all: per request)", weft.MaxPageSize))
-	skip := fs.Int("skip", 0, "incidents to skip")
+	pf := addPageFlags(fs, "incidents", " (with --all: per request)")
 	all := fs.Bool("all", false, fmt.Sprintf("get every matching incident, page after page (at most %d)", maxListAll))
 	count := fs.Bool("count", false, "say how many incidents match")
 	rest, err := parseFlags(fs, args)
@@ -105,30 +142,20 @@ func runIncidentsList(ctx context.Context, args []string, stdout, stderr io.Writ
 	if len(rest) > 0 {
 		return fmt.Errorf("incidents list takes no arguments, got %q (quote the --filter expression)", rest)
 	}
-	if *top < 1 || *top > weft.MaxPageSize {
-		return fmt.Errorf("--top must be from 1 to %d, not %d", weft.MaxPageSize, *top)
-	}
-	if *skip < 0 {
-		return fmt.Errorf("--skip must not be negative, not %d", *skip)
+	q, err := pf.query()
+	if err != nil {
+		return err
 	}
 	c, err := cf.client()
 	if err != nil {
 		return err
 	}
-	q := url.Values{"$top": {strconv.Itoa(*top)}}
-	if *skip > 0 {
-		q.Set("$skip", strconv.Itoa(*skip))
-	}
-	for k, v := range map[string]string{"$filter": *filter, "$orderby": *orderby, "$search": *search} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
+	setGiven(q, map[string]string{"$filter": *filter, "$orderby": *orderby, "$search": *search})
 	if *count {
 		q.Set("$count", "true")
 	}
 
-	raws := make([]jsontext.Value, 0, *top)
+	raws := make([]jsontext.Value, 0, *pf.top)
 	var total *int64
 	more, cut := false, false
 	for {
@@ -166,7 +193,7 @@ func runIncidentsList(ctx context.Context, args []string, stdout, stderr io.Writ
 		if total != nil {
 			fmt.Fprintf(stderr, "%d incidents match\n", *total)
 		}
-	} else if err := printIncidentTable(stdout, raws, total, *skip, more && !*all); err != nil {
+	} else if err := printIncidentTable(stdout, raws, total, *pf.skip, more && !*all); err != nil {
 		return err
 	}
 	if cut {
