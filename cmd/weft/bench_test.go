@@ -20,14 +20,19 @@ func TestBenchLatency(t *testing.T) {
 	}
 	s := out.String()
 	// 500 alerts/s in batches of 100 for 2 s: 10 batches, 1,000 alerts.
-	if got := reportInts(t, s, `sent: (\d+) of (\d+) batches \((\d+) alerts\); (\d+) batches never sent`); !slices.Equal(got, []int{10, 10, 1000, 0}) {
-		t.Errorf("sent line: got %v, want [10 10 1000 0]\n%s", got, s)
+	// A machine too busy to keep up leaves some batches never sent (the
+	// bench says so); every batch sent must be acknowledged, stored and
+	// probed, whatever the machine's speed.
+	got := reportInts(t, s, `sent: (\d+) of (\d+) batches \((\d+) alerts\); (\d+) batches never sent`)
+	if len(got) != 4 || got[0] < 1 || got[1] != 10 || got[2] != 100*got[0] || got[0]+got[3] != 10 {
+		t.Fatalf("sent line: got %v, want [n 10 100n 10-n] with n ≥ 1\n%s", got, s)
 	}
-	if got := reportInts(t, s, `\((\d+) alerts acked, (\d+) stored`); !slices.Equal(got, []int{1000, 1000}) {
-		t.Errorf("achieved line: got %v, want [1000 1000]\n%s", got, s)
+	sent := got[0]
+	if got := reportInts(t, s, `\((\d+) alerts acked, (\d+) stored`); !slices.Equal(got, []int{100 * sent, 100 * sent}) {
+		t.Errorf("achieved line: got %v, want [%d %d]\n%s", got, 100*sent, 100*sent, s)
 	}
-	if got := reportInts(t, s, `incident visible: (\d+) of (\d+) sampled alerts \((\d+) probe errors\)`); !slices.Equal(got, []int{10, 10, 0}) {
-		t.Errorf("incident line: got %v, want [10 10 0]\n%s", got, s)
+	if got := reportInts(t, s, `incident visible: (\d+) of (\d+) sampled alerts \((\d+) probe errors\)`); !slices.Equal(got, []int{sent, sent, 0}) {
+		t.Errorf("incident line: got %v, want [%d %d 0]\n%s", got, sent, sent, s)
 	}
 	for _, want := range []string{"ack latency (send → ack)", "alert-to-incident (ack → visible)", "alert-to-incident (send → visible)"} {
 		if !strings.Contains(s, want) {
