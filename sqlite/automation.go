@@ -21,35 +21,12 @@ var (
 	_ weft.NotificationStore = (*Store)(nil)
 )
 
-// automationTx runs fn in a write transaction under the write lock.
+// automationTx runs fn in a write transaction under the write lock: the
+// write path of incident management (manageAll), with nothing for the
+// Correlator or the alert cache to learn, since these tables hold rules,
+// runs and deliveries only.
 func (s *Store) automationTx(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
-	if err := s.enter(); err != nil {
-		return err
-	}
-	defer s.leave()
-	if err := s.lockWriter(ctx); err != nil {
-		return fmt.Errorf("sqlite: %s: %w", what, err)
-	}
-	defer s.unlockWriter()
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", what, err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		var we *weft.Error
-		if errors.As(err, &we) {
-			return err
-		}
-		return fmt.Errorf("sqlite: %s: %w", what, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: %s: %w", what, err)
-	}
-	// Like every write: the checkpointer learns that the log grew (these
-	// tables carry no events, so the event stream has nothing to wake for).
-	s.ckpt.committed()
-	return nil
+	return s.manageAll(ctx, what, func(tx *sql.Tx, _ int64) (managed, error) { return managed{}, fn(tx) })
 }
 
 // startCursor starts consumer's cursor in a tenant at the end of the event

@@ -90,7 +90,10 @@ func TestActionCrashRecovery(t *testing.T) {
 	}
 }
 
-// startWeftArgs is startWeft with more flags for weft serve.
+// startWeftArgs starts `weft serve` on dataDir with extra flags and returns
+// its URL, read from its first line ("weft listening on http://127.0.0.1:NNNN
+// (data in …)"). The clients send as fast as the server answers: no rate
+// limit.
 func startWeftArgs(t *testing.T, bin, dataDir string, extra ...string) (string, *exec.Cmd) {
 	t.Helper()
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dataDir, "--log-level", "warn", "--rate-limit", "1e9", "--rate-burst", "1000000000"}, extra...)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -37,29 +35,7 @@ func buildWeft(t *testing.T) string {
 // startWeft runs "weft serve" on a free port and returns its URL and process.
 func startWeft(t *testing.T, bin, dataDir string) (string, *exec.Cmd) {
 	t.Helper()
-	// The clients send as fast as the server answers: no rate limit.
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", dataDir, "--log-level", "warn", "--rate-limit", "1e9", "--rate-burst", "1000000000")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("reading the server's first line: %v (stderr: %s)", err, stderr.String())
-	}
-	// "weft listening on http://127.0.0.1:NNNN (data in …)"
-	f := strings.Fields(line)
-	if len(f) < 4 || !strings.HasPrefix(f[3], "http://") {
-		t.Fatalf("unexpected first line %q", line)
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	return f[3], cmd
+	return startWeftArgs(t, bin, dataDir)
 }
 
 // crashTime is the event time of every crash-test alert: fixed, so that a
