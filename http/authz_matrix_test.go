@@ -331,6 +331,11 @@ func TestRouteTableRefusesIncompleteRoutes(t *testing.T) {
 		{"ErrGroupsOutsideTenant", route{pattern: "GET /api/v1/x", scope: scopeSelf, groups: groupsQuery, handler: h}},
 		{"ErrMergedWrite", route{pattern: "PATCH /api/v1/x", need: weft.RoleViewer, merged: true, handler: h}},
 		{"ErrMergedOutsideTenant", route{pattern: "GET /api/v1/x", need: weft.RoleAdmin, scope: scopeServer, merged: true, handler: h}},
+		// A page redirects to sign-in, which a change or a role-bound
+		// route must not.
+		{"ErrPagePost", route{pattern: "POST /x", scope: scopeSelf, page: true, handler: h}},
+		{"ErrPageWithRole", route{pattern: "GET /x", need: weft.RoleViewer, page: true, handler: h}},
+		{"ErrPageServerScope", route{pattern: "GET /x", need: weft.RoleAdmin, scope: scopeServer, page: true, handler: h}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			defer func() {

@@ -271,31 +271,6 @@ func TestParseQueueView(t *testing.T) {
 	})
 }
 
-// TestPageRoutesAreChecked checks that registerRoutes refuses a page that
-// is not a GET open to every signed-in principal or to everyone: a page
-// redirects to sign-in, which a change or a role-bound route must not.
-func TestPageRoutesAreChecked(t *testing.T) {
-	h := func(http.ResponseWriter, *http.Request) {}
-	for _, tt := range []struct {
-		name string
-		rt   route
-	}{
-		{"ErrPagePost", route{pattern: "POST /x", scope: scopeSelf, page: true, handler: h}},
-		{"ErrPageWithRole", route{pattern: "GET /x", need: weft.RoleViewer, page: true, handler: h}},
-		{"ErrPageServerScope", route{pattern: "GET /x", need: weft.RoleAdmin, scope: scopeServer, page: true, handler: h}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("registering %+v did not panic", tt.rt)
-				}
-			}()
-			s := &Server{mux: http.NewServeMux()}
-			s.registerRoutes([]route{tt.rt})
-		})
-	}
-}
-
 // TestPageStoreFailure: a page whose session cannot be checked because the
 // store fails answers the failure (500, as text), not the sign-in page,
 // which would hide it behind a request to sign in again; a rate-limited
