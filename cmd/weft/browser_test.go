@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -121,6 +122,7 @@ func TestBrowser(t *testing.T) {
 		rs.Shutdown(sctx)
 	}()
 	xssIncident := ingestXSS(t, rs.URL, token)
+	demo := startDemo(t, filepath.Join(dir, "demo"))
 
 	nctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
@@ -134,11 +136,66 @@ func TestBrowser(t *testing.T) {
 		"WEFT_RESPONDER_A=rhea", "WEFT_RESPONDER_B=remy",
 		"WEFT_ARTIFACTS="+artifacts,
 		"WEFT_CHROMIUM="+chromiumPath,
+		"WEFT_DEMO_UI="+demo.ui, "WEFT_DEMO_USER="+demo.user, "WEFT_DEMO_PASSWORD="+demo.password,
+		"WEFT_DEMO_TOKEN="+demo.token, "WEFT_DEMO_TOP="+demo.top,
 	)
 	out, err := cmd.CombinedOutput()
 	t.Logf("browser suite (screenshots in %s):\n%s", artifacts, out)
 	if err != nil {
 		t.Fatalf("the browser suite failed: %v", err)
+	}
+}
+
+// demoRun is weft demo running for the suite's demo.test.js, with what it
+// printed for the user.
+type demoRun struct {
+	ui, user, password, token, top string
+}
+
+// startDemo runs weft demo as the README has a new user run it (on a free
+// port, its data kept in dir), waits until it has fed its alerts and says
+// so, and reads the web UI's address, the account, the API token and the
+// top incident from what it printed. The demo stops when the test ends.
+func startDemo(t *testing.T, dir string) demoRun {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--data", dir}, &out, &errb) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("weft demo: %v\n%s", err, errb.String())
+		}
+	})
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(out.String(), "Press Ctrl-C to stop.") {
+		select {
+		case err := <-done:
+			done <- err // for the cleanup
+			t.Fatalf("weft demo ended before it was ready: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errb.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("weft demo is not ready after 2 minutes:\n%s", out.String())
+		}
+	}
+	s := out.String()
+	field := func(re string) []string {
+		t.Helper()
+		m := regexp.MustCompile(re).FindStringSubmatch(s)
+		if m == nil {
+			t.Fatalf("weft demo's output lacks %s:\n%s", re, s)
+		}
+		return m
+	}
+	account := field(`(?m)^  user +(\S+), one-time password (\S+) `)
+	return demoRun{
+		ui:       field(`(?m)^  web UI +(\S+)$`)[1],
+		user:     account[1],
+		password: account[2],
+		token:    field(`(?m)^  API token +(weft_\S+) `)[1],
+		top:      field(`(?m)^  top incident +\S+/incidents/(\d+) `)[1],
 	}
 }
 
