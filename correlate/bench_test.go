@@ -38,7 +38,6 @@ func BenchmarkPlaceCacheResident(b *testing.B) {
 }
 
 // benchPlace is BenchmarkPlace on the scenario opts generates.
-
 func benchPlace(b *testing.B, opts gen.Options) {
 	alerts, _ := scenario(b, opts)
 	span := alerts[len(alerts)-1].LastActivityDateTime.Sub(alerts[0].FirstActivityDateTime) + 48*time.Hour

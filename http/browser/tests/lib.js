@@ -4,6 +4,7 @@
 // compare what a page shows with what the API answers), and the traps
 // that catch a script that should never run.
 import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
@@ -36,6 +37,22 @@ export async function newPage(browser, viewport) {
     if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(t)) trap.csp.push(t);
   });
   return { context, page, trap };
+}
+
+// withSizedPage runs fn on a page of its own at viewport, signed in with
+// page's cookies, and closes it after, checking that no script failed on
+// it. The suite's shared pages are never resized: resizing one to 4K and
+// back once left chromium, on CI's loaded machine, without animation
+// frames for the rest of the file.
+export async function withSizedPage(browser, page, viewport, fn) {
+  const sized = await newPage(browser, viewport);
+  try {
+    await sized.context.addCookies(await page.context().cookies());
+    await fn(sized.page);
+    assert.deepEqual(sized.trap.errors, [], 'no script error at ' + viewport.width + '×' + viewport.height);
+  } finally {
+    await sized.context.close();
+  }
 }
 
 // shot saves a screenshot of the page under the artifacts directory.

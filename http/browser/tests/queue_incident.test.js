@@ -7,7 +7,7 @@
 // artifacts directory.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, shot, api, base, env, signIn } from './lib.js';
+import { launch, newPage, shot, api, base, env, signIn, withSizedPage } from './lib.js';
 
 let browser, page, trap;
 let top; // the API's top incident
@@ -96,18 +96,11 @@ test('the queue shows the multi-stage attack at the top, with its priority and w
   // important columns give way below 1400 px (the side pane has them).
   assert.ok(await queueOverflow() <= 0, 'the queue table overflows by ' + await queueOverflow() + ' px at 1280×800');
   assert.equal(await page.locator('#queue thead th.opt').first().isVisible(), false, 'tags, categories, assets and sources are hidden below 1400 px');
-  // A wider screen is a page of its own: the shared page is never resized
-  // (see the 4K test).
-  const wide = await newPage(browser, { width: 1600, height: 900 });
-  try {
-    await wide.context.addCookies(await page.context().cookies());
-    await wide.page.goto(base() + '/incidents');
-    await wide.page.waitForSelector('body[data-queue-loaded]');
-    assert.equal(await wide.page.locator('#queue thead th.opt').first().isVisible(), true, 'and shown on a wider screen');
-    assert.deepEqual(wide.trap.errors, [], 'no script error on the wider screen');
-  } finally {
-    await wide.context.close();
-  }
+  await withSizedPage(browser, page, { width: 1600, height: 900 }, async (wide) => {
+    await wide.goto(base() + '/incidents');
+    await wide.waitForSelector('body[data-queue-loaded]');
+    assert.equal(await wide.locator('#queue thead th.opt').first().isVisible(), true, 'and shown on a wider screen');
+  });
 });
 
 test('filters map to $filter, live in the URL, and are shareable', async () => {
@@ -501,24 +494,16 @@ test('manage: assign, classify, comment and resolve; the activity shows it', asy
 });
 
 test('readable at 4K and in the dark theme', async () => {
-  // The 4K view is a page of its own, signed in with this page's cookies:
-  // resizing the shared page to 3840×2160 and back once left chromium, on
-  // CI's loaded machine, without animation frames for the rest of the file.
-  const big = await newPage(browser, { width: 3840, height: 2160 });
-  try {
-    await big.context.addCookies(await page.context().cookies());
-    await big.page.goto(base() + '/incidents/' + top.id);
-    await big.page.waitForSelector('#graph g.node');
-    await big.page.click('#g-fit');
-    const labelPx = Number(await big.page.getAttribute('#graph', 'data-label-px'));
+  await withSizedPage(browser, page, { width: 3840, height: 2160 }, async (big) => {
+    await big.goto(base() + '/incidents/' + top.id);
+    await big.waitForSelector('#graph g.node');
+    await big.click('#g-fit');
+    const labelPx = Number(await big.getAttribute('#graph', 'data-label-px'));
     assert.ok(labelPx >= 12, 'graph labels are at least 12 px on the fitted 4K graph, got ' + labelPx);
-    const overflow = await big.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await big.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.equal(overflow, 0, 'nothing runs off the side at 4K');
-    await shot(big.page, '17-incident-4k');
-    assert.deepEqual(big.trap.errors, [], 'no script error at 4K');
-  } finally {
-    await big.context.close();
-  }
+    await shot(big, '17-incident-4k');
+  });
   await page.click('#theme-toggle');
   assert.equal(await page.getAttribute('html', 'data-theme'), 'dark');
   const resp = await page.goto(base() + '/incidents?status=resolved');
