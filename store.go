@@ -261,7 +261,8 @@ type Placement struct {
 	// Related lists incidents the alert links to but was not put in:
 	// resolved ones, and ones a blocker kept apart.
 	Related []int64
-	// Reasons are Graph correlationReason values; Explanation says the
+	// Reasons are Graph correlationReason values (shared between
+	// placements: read them, do not modify them); Explanation says the
 	// strongest link in words.
 	Reasons     []string
 	Explanation string

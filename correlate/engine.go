@@ -306,28 +306,47 @@ func (e *Engine) tenant(id string) *tenantState {
 	return t
 }
 
-// ref is one linkable identity of the alert being placed.
+// ref is one linkable identity of the alert being placed. It holds no
+// pointers, so that the scratch that holds refs, links and hits costs the
+// collector nothing: writing them needs no write barrier.
 type ref struct {
-	id       IdentityID
-	strength Strength
-	typ      weft.EntityType
-	ev       *weft.Evidence // the evidence it came from, for its name
-	private  bool
+	id        IdentityID
+	ev        int32 // the evidence it came from, as an index into the alert's Evidence plus one (0: none)
+	strength  Strength
+	private   bool
+	account   bool // a user or mailbox
+	principal bool // a device, user or mailbox
 }
 
-// name returns the readable name of the ref's evidence, for explanations.
-func (r ref) name() string {
-	if r.ev == nil {
-		return ""
+// evidence returns the evidence record r came from, or nil.
+func (r ref) evidence(a *weft.Alert) *weft.Evidence {
+	if r.ev == 0 {
+		return nil
 	}
-	return r.ev.Name()
+	return &a.Evidence[r.ev-1]
+}
+
+// typ returns the entity type of r's evidence ("" for none).
+func (r ref) typ(a *weft.Alert) weft.EntityType {
+	if ev := r.evidence(a); ev != nil {
+		return ev.EntityType
+	}
+	return ""
+}
+
+// name returns the readable name of r's evidence, for explanations.
+func (r ref) name(a *weft.Alert) string {
+	if ev := r.evidence(a); ev != nil {
+		return ev.Name()
+	}
+	return ""
 }
 
 // link is the best reason found to put the alert in one candidate incident.
 type link struct {
 	incident int64
 	ref      ref
-	other    string // the other alert
+	other    alertSeq // the other alert, unless repeat (then the repeat group's latest)
 	gap      time.Duration
 	before   bool // the other alert came first in event time
 	lateral  bool // the same user on another device
@@ -336,12 +355,11 @@ type link struct {
 	lastRef  int  // the index of the last ref counted in shared
 }
 
-// hit is one recent alert (its sighting) that shares ref refs[ref] with the
-// alert being placed, gap apart.
+// hit is one recent alert, the sighting ens[ref].sightings[s], that shares
+// ref refs[ref] with the alert being placed, gap apart.
 type hit struct {
-	ref int
-	s   *sighting
-	gap int64
+	ref, s int32
+	gap    int64
 }
 
 // scratch is what one placement needs for a moment; the engine keeps it
@@ -356,19 +374,14 @@ type scratch struct {
 	shared     []alertSeq // the other alerts of hits, sorted, built when needed
 	links      []link
 	linkIndex  map[int64]int // incident → its link, once there are many
-	open       []*link
+	open       []int32       // indexes of links
 	sink       uint64 // what the passes that read ahead read (touch), unused
 }
 
-// release drops the scratch's pointers into the index and into the alert
-// just placed, so that neither is kept alive by it.
+// release drops the scratch's pointers into the alert just placed, so that
+// it is not kept alive by it (record drops those into the index).
 func (x *scratch) release() {
 	clear(x.evs)
-	clear(x.refs)
-	clear(x.open)
-	clear(x.links)
-	clear(x.hits)
-	clear(x.shared)
 }
 
 // linkOf returns the index of the link to incident inc in x.links, or -1.
@@ -404,7 +417,7 @@ func (x *scratch) addLink(l link) {
 func (x *scratch) sharedWith(id alertSeq) int {
 	if len(x.shared) == 0 {
 		for _, h := range x.hits {
-			x.shared = append(x.shared, h.s.alert)
+			x.shared = append(x.shared, x.ens[h.ref].sightings[h.s].alert)
 		}
 		slices.Sort(x.shared)
 	}
@@ -442,26 +455,38 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	routine := e.routine(t, refs, ens, sev, rk.detector, group, first)
 	// First pass: which recent alerts share which linkable identities with
 	// this one. The hits come in the order of refs.
+	// One scan of an identity's sightings both finds its hits and counts
+	// its alerts for the noisy guard (linkable); a noisy identity's hits
+	// are dropped.
 	hits := x.hits[:0]
+	noisy := t.pol.cfg.NoisyThreshold
+refs:
 	for i, r := range refs {
 		en := ens[i]
-		if routine&(1<<i) != 0 || !t.linkable(en, r, first, last) {
+		if routine&(1<<i) != 0 || !t.linkable(en, r, first) {
 			continue
 		}
 		w := t.pol.cfg.window(r.strength).Nanoseconds()
+		mark, alerts := len(hits), 0
 		for j := range en.sightings {
 			s := &en.sightings[j]
+			if s.last >= first-w && s.first <= first {
+				if alerts++; alerts > noisy {
+					hits = hits[:mark]
+					continue refs
+				}
+			}
 			gap := max(0, max(first, s.first)-min(last, s.last))
 			if gap > w || s.routine {
 				continue
 			}
-			hits = append(hits, hit{i, s, gap})
+			hits = append(hits, hit{int32(i), int32(j), gap})
 		}
 	}
 	x.hits, x.shared = hits, x.shared[:0]
 	x.links, x.linkIndex = x.links[:0], nil
 	for _, h := range hits {
-		r, s, gap := refs[h.ref], h.s, h.gap
+		r, s, gap := refs[h.ref], &ens[h.ref].sightings[h.s], h.gap
 		// Benign alerts (informational, low) never link by co-location
 		// alone (one detector's repeats on one host are a repeat group,
 		// below); a benign alert and a more severe one link when they
@@ -481,9 +506,9 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 			sdev = t.ids.canonicalID(sdev) // identities may have merged since
 		}
 		inc := t.resolve(s.incident)
-		l := link{incident: inc, ref: r, other: t.alerts.id(s.alert), gap: time.Duration(gap), before: s.first <= first,
-			lateral: (r.typ == weft.EntityUser || r.typ == weft.EntityMailbox) && device != 0 && sdev != 0 && sdev != device,
-			shared:  1, lastRef: h.ref}
+		l := link{incident: inc, ref: r, other: s.alert, gap: time.Duration(gap), before: s.first <= first,
+			lateral: r.account && device != 0 && sdev != 0 && sdev != device,
+			shared:  1, lastRef: int(h.ref)}
 		k := x.linkOf(inc)
 		if k < 0 {
 			x.addLink(l)
@@ -492,9 +517,9 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 		// The distinct identities shared with the incident: hits come in
 		// the order of refs, so a ref not counted last is new.
 		old := &x.links[k]
-		if old.lastRef != h.ref {
+		if old.lastRef != int(h.ref) {
 			old.shared++
-			old.lastRef = h.ref
+			old.lastRef = int(h.ref)
 		}
 		if betterLink(&l, old) {
 			l.shared, l.lastRef = old.shared, old.lastRef
@@ -506,7 +531,7 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	if g != nil {
 		inc := t.resolve(g.incident)
 		gap := first - g.last
-		l := link{incident: inc, other: g.alert, gap: time.Duration(max(gap, -gap)), before: g.last <= first, repeat: true, shared: 1}
+		l := link{incident: inc, gap: time.Duration(max(gap, -gap)), before: g.last <= first, repeat: true, shared: 1}
 		if i := slices.IndexFunc(refs, func(r ref) bool { return r.id == rk.anchor }); i >= 0 {
 			l.ref = refs[i]
 		}
@@ -520,16 +545,18 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 
 	p := Placement{AlertID: a.ID}
 	open := x.open[:0]
-	for k := range x.links {
-		l := &x.links[k]
+	links := x.links
+	for k := range links {
+		l := &links[k]
 		if inc := t.incidents[l.incident]; inc != nil && inc.status == weft.IncidentStatusResolved {
 			p.Related = append(p.Related, l.incident)
 			continue
 		}
-		open = append(open, l)
+		open = append(open, int32(k))
 	}
 	x.open = open
-	slices.SortFunc(open, func(x, y *link) int {
+	slices.SortFunc(open, func(i, j int32) int {
+		x, y := &links[i], &links[j]
 		if better(x, y) {
 			return -1
 		} else if better(y, x) {
@@ -540,11 +567,12 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 
 	var best *link
 	if len(open) > 0 {
-		best = open[0]
+		best = &links[open[0]]
 		target := best.incident
 		others := open[1:]
-		slices.SortFunc(others, func(x, y *link) int { return cmp.Compare(x.incident, y.incident) })
-		for _, l := range others {
+		slices.SortFunc(others, func(i, j int32) int { return cmp.Compare(links[i].incident, links[j].incident) })
+		for _, k := range others {
+			l := &links[k]
 			if t.blocked(target, l.incident, t.pol.cfg.MaxIncidentAlerts) {
 				p.Related = append(p.Related, l.incident)
 				continue
@@ -575,9 +603,17 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	}
 	slices.Sort(p.Related)
 	p.Related = slices.Compact(p.Related)
-	p.Reasons, p.Explanation = reasons(best, a)
 	if best != nil {
-		p.LinkedAlert, p.LinkedEntity = best.other, string(best.ref.typ)+":"+best.ref.name()
+		other := ""
+		if best.repeat {
+			other = g.alert
+		} else {
+			other = t.alerts.id(best.other)
+		}
+		p.Reasons, p.Explanation = reasons(best, a, other)
+		p.LinkedAlert, p.LinkedEntity = other, string(best.ref.typ(a))+":"+best.ref.name(a)
+	} else {
+		p.Reasons, p.Explanation = reasons(nil, a, "")
 	}
 	group = t.recordRepeat(rk, &rs, a.ID, first, p.IncidentID, t.pol.cfg.RepeatWindow)
 	e.record(t, a, refs, ens, device, rk.detector, p.IncidentID, group, routine)

@@ -104,11 +104,12 @@ func (t *tenantState) touch(a *weft.Alert, x *scratch) {
 	x.evs = slices.Grow(x.evs[:0], len(a.Evidence))[:len(a.Evidence)]
 	for i := range a.Evidence {
 		ev := &a.Evidence[i]
-		if StrengthOf(ev.EntityType) == 0 {
+		s := StrengthOf(ev.EntityType)
+		if s == 0 {
 			x.evs[i] = evidenceIDs{}
 			continue
 		}
-		x.evs[i] = evidenceIDs{ev.Identifiers(), ev.IdentifierHashes()}
+		x.evs[i] = evidenceIDs{ev.Identifiers(), ev.IdentifierHashes(), s}
 	}
 	idx := &t.ids.index
 	if len(idx.slots) == 0 {
@@ -156,10 +157,13 @@ func (t *tenantState) touch(a *weft.Alert, x *scratch) {
 	x.sink += sum
 }
 
-// evidenceIDs are the identifiers of one evidence record and their hashes.
+// evidenceIDs are the identifiers of one evidence record, their hashes and
+// the record's strength class (none, and no identifiers, for evidence that
+// never links).
 type evidenceIDs struct {
-	ids []weft.Identifier
-	hs  []uint64
+	ids      []weft.Identifier
+	hs       []uint64
+	strength Strength
 }
 
 // resolve returns the alert's linkable identities (one per identity, the
@@ -171,15 +175,11 @@ func (e *Engine) resolve(t *tenantState, a *weft.Alert) (refs []ref, principals 
 	x := &e.scratch
 	refs, principals = x.refs[:0], x.principals[:0]
 	for i := range a.Evidence {
+		s, ids := x.evs[i].strength, x.evs[i].ids
+		if s == 0 || len(ids) == 0 {
+			continue
+		}
 		ev := &a.Evidence[i]
-		s := StrengthOf(ev.EntityType)
-		if s == 0 {
-			continue
-		}
-		ids := x.evs[i].ids
-		if len(ids) == 0 {
-			continue
-		}
 		nodes := slices.Grow(x.nodes[:0], len(ids))[:len(ids)]
 		x.nodes = nodes
 		id := t.ids.observe(ids, x.evs[i].hs, &e.ids.n, nodes) // canonical when returned
@@ -204,7 +204,13 @@ func (e *Engine) resolve(t *tenantState, a *weft.Alert) (refs []ref, principals 
 		if t.pol.xs.excluded(ev, ids, t.ids.nodes, nodes) {
 			continue
 		}
-		r := ref{id: id, strength: s, typ: ev.EntityType, ev: ev}
+		r := ref{id: id, strength: s, ev: int32(i + 1)}
+		switch ev.EntityType {
+		case weft.EntityDevice:
+			r.principal = true
+		case weft.EntityUser, weft.EntityMailbox:
+			r.principal, r.account = true, true
+		}
 		if ev.EntityType == weft.EntityIP {
 			r.private = privateIP(ids[0].Value) // ids[0] is the address, normalized
 		}
@@ -217,13 +223,14 @@ func (e *Engine) resolve(t *tenantState, a *weft.Alert) (refs []ref, principals 
 }
 
 // linkable applies the strength rules and the hub guard to one identity of
-// the alert being placed.
+// the alert being placed; Place applies the noisy guard (more than
+// NoisyThreshold alerts in the window) as it scans the identity's sightings.
 //
 // Prevalence is counted over the window that ends at the alert's own first
 // activity, [first−window, first]: what a run in event-time order has seen
 // when the alert comes. A late alert is judged as it would have been on
 // time, so arrival order matters only at the edges (design §4.9).
-func (t *tenantState) linkable(en *entry, r ref, first, last int64) bool {
+func (t *tenantState) linkable(en *entry, r ref, first int64) bool {
 	if r.strength == Weak && r.private {
 		return false
 	}
@@ -234,18 +241,7 @@ func (t *tenantState) linkable(en *entry, r ref, first, last int64) bool {
 	}
 	// Count only as far as the limit: a hub has many principals, and
 	// counting them all for every alert would cost more than the rest.
-	if en.principals.countOver(first-w, first, limit) {
-		return false
-	}
-	alerts := 0
-	for i := len(en.sightings) - 1; i >= 0; i-- {
-		if s := en.sightings[i]; s.last >= first-w && s.first <= first {
-			if alerts++; alerts > t.pol.cfg.NoisyThreshold {
-				return false
-			}
-		}
-	}
-	return true
+	return !en.principals.countOver(first-w, first, limit)
 }
 
 // routine returns, as a bit per ref (the first 64), the principals (device,
@@ -263,24 +259,20 @@ func (e *Engine) routine(t *tenantState, refs []ref, ens []*entry, sev int, dete
 	}
 	var bits uint64
 	for i, r := range refs {
-		if i >= 64 || !r.principal() {
+		if i >= 64 || !r.principal {
 			continue
 		}
 		en := ens[i]
 		lo := first - t.pol.cfg.window(r.strength).Nanoseconds()
-		for _, s := range en.sightings {
-			if s.group != group && s.detector == detector && s.first >= lo && s.first <= first {
+		for j := range en.sightings {
+			// By index: ranging by value would copy each 56-byte sighting.
+			if s := &en.sightings[j]; s.detector == detector && s.group != group && s.first >= lo && s.first <= first {
 				bits |= 1 << i
 				break
 			}
 		}
 	}
 	return bits
-}
-
-// principal reports whether r is a device, user or mailbox.
-func (r ref) principal() bool {
-	return r.typ == weft.EntityDevice || r.typ == weft.EntityUser || r.typ == weft.EntityMailbox
 }
 
 func (t *tenantState) entry(r ref) *entry {
@@ -376,7 +368,8 @@ func (t *tenantState) prune(cutoff int64) {
 			t.index.remove(id)
 			continue
 		}
-		for j, s := range en.sightings {
+		for j := range en.sightings {
+			s := &en.sightings[j]
 			// An identity's sightings often share an incident and a
 			// detector (a repeat group): mark each once per run.
 			if j == 0 || s.incident != en.sightings[j-1].incident {

@@ -10,26 +10,27 @@ import (
 )
 
 // reasons turns the best link into Graph correlationReason values and a
-// sentence.
-func reasons(l *link, a *weft.Alert) ([]string, string) {
+// sentence; other is the id of the link's other alert. The reasons are
+// shared between placements (reasonSets): nobody may modify them.
+func reasons(l *link, a *weft.Alert, other string) ([]string, string) {
 	if l == nil {
 		return nil, "first alert of a new incident: it shares no linkable entity with a recent alert"
 	}
-	rs := make([]string, 0, 3) // at most three reasons
-	switch l.ref.typ {
+	typ := l.ref.typ(a)
+	first := 3
+	switch typ {
 	case weft.EntityDevice, weft.EntityProcess:
-		rs = append(rs, "sameAsset")
+		first = 0
 	case weft.EntityUser, weft.EntityMailbox:
-		rs = append(rs, "sameActor")
+		first = 1
 	case weft.EntityEmailMessage:
-		rs = append(rs, "eventSequence")
-	default:
-		rs = append(rs, "sharedIndicators")
+		first = 2
 	}
+	lateral := 0
 	if l.lateral {
-		rs = append(rs, "lateralMovementPath")
+		lateral = 1
 	}
-	rs = append(rs, "temporalProximity")
+	rs := reasonSets[first][lateral]
 	when := "at the same time"
 	if l.gap > 0 {
 		dir := "later"
@@ -38,12 +39,24 @@ func reasons(l *link, a *weft.Alert) ([]string, string) {
 		}
 		when = roundGap(l.gap).String() + " " + dir
 	}
-	name := l.ref.name()
+	name := l.ref.name(a)
 	if l.repeat && name != "" {
-		return rs, "repeats the detection of alert " + l.other + " on " + typeWord(l.ref.typ) + " " + name + ", " + when
+		return rs, "repeats the detection of alert " + other + " on " + typeWord(typ) + " " + name + ", " + when
 	}
-	return rs, "shares " + typeWord(l.ref.typ) + " " + name + " with alert " + l.other + ", " + when
+	return rs, "shares " + typeWord(typ) + " " + name + " with alert " + other + ", " + when
 }
+
+// reasonSets are the correlationReason lists reasons returns, by the kind
+// of entity shared (sameAsset, sameActor, eventSequence, sharedIndicators)
+// and whether the link is a lateral movement; each is full to its capacity,
+// so that an append to one copies it.
+var reasonSets = func() (sets [4][2][]string) {
+	for i, first := range []string{"sameAsset", "sameActor", "eventSequence", "sharedIndicators"} {
+		sets[i][0] = []string{first, "temporalProximity"}
+		sets[i][1] = []string{first, "lateralMovementPath", "temporalProximity"}
+	}
+	return sets
+}()
 
 func roundGap(d time.Duration) time.Duration {
 	switch {
