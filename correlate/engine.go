@@ -375,7 +375,7 @@ type scratch struct {
 	links      []link
 	linkIndex  map[int64]int // incident → its link, once there are many
 	open       []int32       // indexes of links
-	sink       uint64 // what the passes that read ahead read (touch), unused
+	sink       uint64        // what the passes that read ahead read (touch), unused
 }
 
 // release drops the scratch's pointers into the alert just placed, so that
