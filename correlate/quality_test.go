@@ -22,7 +22,19 @@ func scenario(t testing.TB, opts gen.Options) ([]*weft.Alert, eval.Partition) {
 	if _, err := gen.Generate(opts, &alerts, &truth); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := ingest.Decode(alerts.Bytes(), true, ingest.FormatGraph, ingest.Limits{MaxRecords: 1 << 30}, opts.Start.Add(time.Hour))
+	out := decodeAlerts(t, alerts.Bytes(), opts)
+	p, err := eval.ReadPartition(&truth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, p
+}
+
+// decodeAlerts decodes the NDJSON a scenario of opts was written as and
+// returns its alerts in event-time order.
+func decodeAlerts(t testing.TB, ndjson []byte, opts gen.Options) []*weft.Alert {
+	t.Helper()
+	recs, err := ingest.Decode(ndjson, true, ingest.FormatGraph, ingest.Limits{MaxRecords: 1 << 30}, opts.Start.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,11 +46,7 @@ func scenario(t testing.TB, opts gen.Options) ([]*weft.Alert, eval.Partition) {
 		out = append(out, r.Alert)
 	}
 	slices.SortStableFunc(out, func(a, b *weft.Alert) int { return a.FirstActivityDateTime.Compare(b.FirstActivityDateTime) })
-	p, err := eval.ReadPartition(&truth)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out, p
+	return out
 }
 
 // placeAll runs a fresh engine over alerts and returns its partition keyed
