@@ -283,16 +283,31 @@ document.addEventListener('DOMContentLoaded', () => {
   // selectedRows are the selected incidents, in the order shown: what
   // every bulk action changes (render keeps the selection to rows shown).
   const selectedRows = () => rows.filter((r) => selected.has(r.id));
+  // Bulk changes run one after the other, each after the reload that
+  // follows the one before: a change made while that reload is on its way
+  // would otherwise go to the rows as they were, and a tag, sent with the
+  // version shown (If-Match), be refused as a conflict with the change the
+  // analyst had just made.
   let bulkBusy = false;
-  async function bulk(changes) {
-    const ids = selectedRows().map((r) => r.id);
-    if (!ids.length) { w.notice('Select the incidents to change first.', 'error'); return; }
-    bulkBusy = true;
-    try {
-      const { data } = await api('PATCH', '/api/v1/incidents', { body: { incidentIds: ids, changes } });
-      report(data.succeeded, (data.value || []).filter((r) => r.error).map((r) => '#' + r.id + ': ' + r.error.message));
-    } catch (e) { w.notice('The change was refused: ' + e.message, 'error'); }
-    try { await load(); } finally { bulkBusy = false; }
+  let bulkQueue = Promise.resolve();
+  function serial(fn) {
+    const run = bulkQueue.then(async () => {
+      bulkBusy = true;
+      try { await fn(); } finally { bulkBusy = false; }
+    });
+    bulkQueue = run.catch(() => {});
+    return run;
+  }
+  function bulk(changes) {
+    return serial(async () => {
+      const ids = selectedRows().map((r) => r.id);
+      if (!ids.length) { w.notice('Select the incidents to change first.', 'error'); return; }
+      try {
+        const { data } = await api('PATCH', '/api/v1/incidents', { body: { incidentIds: ids, changes } });
+        report(data.succeeded, (data.value || []).filter((r) => r.error).map((r) => '#' + r.id + ': ' + r.error.message));
+      } catch (e) { w.notice('The change was refused: ' + e.message, 'error'); }
+      await load();
+    });
   }
   function report(ok, failures) {
     w.notice(ok + ' incident' + (ok === 1 ? '' : 's') + ' changed' + (failures.length ? '; ' + failures.length + ' refused: ' + failures.join('; ') : '.'), failures.length ? 'error' : '');
@@ -306,26 +321,27 @@ document.addEventListener('DOMContentLoaded', () => {
   $('#bulk-classify').addEventListener('submit', (ev) => { ev.preventDefault(); bulk({ classification: ev.target.classification.value, determination: ev.target.determination.value }); });
   // A tag is added to each incident's own list (customTags replaces the
   // list), each change sent with the version shown (If-Match).
-  $('#bulk-tag').addEventListener('submit', async (ev) => {
+  $('#bulk-tag').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const tag = ev.target.tag.value.trim();
     if (!tag) return;
-    const incs = selectedRows();
-    if (!incs.length) { w.notice('Select the incidents to change first.', 'error'); return; }
-    bulkBusy = true;
-    let ok = 0; const failures = [];
-    for (const inc of incs) {
-      const id = inc.id;
-      const tags = inc.customTags || [];
-      if (tags.some((t) => t.toLowerCase() === tag.toLowerCase())) { ok++; continue; }
-      try {
-        await api('PATCH', '/api/v1/incidents/' + encodeURIComponent(id), { body: { customTags: [...tags, tag] }, headers: { 'If-Match': '"' + inc.version + '"' } });
-        ok++;
-      } catch (e) { failures.push('#' + id + ': ' + e.message); }
-    }
-    report(ok, failures);
     ev.target.tag.value = '';
-    try { await load(); } finally { bulkBusy = false; }
+    serial(async () => {
+      const incs = selectedRows();
+      if (!incs.length) { w.notice('Select the incidents to change first.', 'error'); return; }
+      let ok = 0; const failures = [];
+      for (const inc of incs) {
+        const id = inc.id;
+        const tags = inc.customTags || [];
+        if (tags.some((t) => t.toLowerCase() === tag.toLowerCase())) { ok++; continue; }
+        try {
+          await api('PATCH', '/api/v1/incidents/' + encodeURIComponent(id), { body: { customTags: [...tags, tag] }, headers: { 'If-Match': '"' + inc.version + '"' } });
+          ok++;
+        } catch (e) { failures.push('#' + id + ': ' + e.message); }
+      }
+      report(ok, failures);
+      await load();
+    });
   });
 
   // Paging keeps the view and changes the page.
