@@ -346,7 +346,7 @@ func (r ref) name(a *weft.Alert) string {
 type link struct {
 	incident int64
 	ref      ref
-	other    alertSeq // the other alert, unless repeat (then the repeat group's latest)
+	other    alertSeq // the other alert; unused for a repeat, whose other alert its group names
 	gap      time.Duration
 	before   bool // the other alert came first in event time
 	lateral  bool // the same user on another device
@@ -454,10 +454,10 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	}
 	routine := e.routine(t, refs, ens, sev, rk.detector, group, first)
 	// First pass: which recent alerts share which linkable identities with
-	// this one. The hits come in the order of refs.
-	// One scan of an identity's sightings both finds its hits and counts
-	// its alerts for the noisy guard (linkable); a noisy identity's hits
-	// are dropped.
+	// this one. The hits come in the order of refs. One scan of an
+	// identity's sightings both finds its hits and counts its alerts for
+	// the noisy guard (linkable's other half); a noisy identity's hits are
+	// dropped.
 	hits := x.hits[:0]
 	noisy := t.pol.cfg.NoisyThreshold
 refs:
@@ -604,7 +604,7 @@ refs:
 	slices.Sort(p.Related)
 	p.Related = slices.Compact(p.Related)
 	if best != nil {
-		other := ""
+		var other string
 		if best.repeat {
 			other = g.alert
 		} else {
