@@ -603,17 +603,17 @@ refs:
 	}
 	slices.Sort(p.Related)
 	p.Related = slices.Compact(p.Related)
+	var other string // the best link's other alert
+	switch {
+	case best == nil:
+	case best.repeat:
+		other = g.alert
+	default:
+		other = t.alerts.id(best.other)
+	}
+	p.Reasons, p.Explanation = reasons(best, a, other)
 	if best != nil {
-		var other string
-		if best.repeat {
-			other = g.alert
-		} else {
-			other = t.alerts.id(best.other)
-		}
-		p.Reasons, p.Explanation = reasons(best, a, other)
 		p.LinkedAlert, p.LinkedEntity = other, string(best.ref.typ(a))+":"+best.ref.name(a)
-	} else {
-		p.Reasons, p.Explanation = reasons(nil, a, "")
 	}
 	group = t.recordRepeat(rk, &rs, a.ID, first, p.IncidentID, t.pol.cfg.RepeatWindow)
 	e.record(t, a, refs, ens, device, rk.detector, p.IncidentID, group, routine)

@@ -17,14 +17,14 @@ func reasons(l *link, a *weft.Alert, other string) ([]string, string) {
 		return nil, "first alert of a new incident: it shares no linkable entity with a recent alert"
 	}
 	typ := l.ref.typ(a)
-	first := 3
+	first := sharedIndicators
 	switch typ {
 	case weft.EntityDevice, weft.EntityProcess:
-		first = 0
+		first = sameAsset
 	case weft.EntityUser, weft.EntityMailbox:
-		first = 1
+		first = sameActor
 	case weft.EntityEmailMessage:
-		first = 2
+		first = eventSequence
 	}
 	lateral := 0
 	if l.lateral {
@@ -50,13 +50,29 @@ func reasons(l *link, a *weft.Alert, other string) ([]string, string) {
 // of entity shared (sameAsset, sameActor, eventSequence, sharedIndicators)
 // and whether the link is a lateral movement; each is full to its capacity,
 // so that an append to one copies it.
-var reasonSets = func() (sets [4][2][]string) {
-	for i, first := range []string{"sameAsset", "sameActor", "eventSequence", "sharedIndicators"} {
+var reasonSets = func() (sets [len(firstReasons)][2][]string) {
+	for i, first := range firstReasons {
 		sets[i][0] = []string{first, "temporalProximity"}
 		sets[i][1] = []string{first, "lateralMovementPath", "temporalProximity"}
 	}
 	return sets
 }()
+
+// The first correlationReason of a link, by the kind of entity shared:
+// indexes of firstReasons and of reasonSets.
+const (
+	sameAsset = iota
+	sameActor
+	eventSequence
+	sharedIndicators
+)
+
+var firstReasons = [...]string{
+	sameAsset:        "sameAsset",
+	sameActor:        "sameActor",
+	eventSequence:    "eventSequence",
+	sharedIndicators: "sharedIndicators",
+}
 
 func roundGap(d time.Duration) time.Duration {
 	switch {
