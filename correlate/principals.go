@@ -5,9 +5,20 @@ package correlate
 // particular order, so that the hub guard's count walks contiguous memory;
 // a hub's set (more than maxSmallPrincipals) also keeps an index from
 // principal to its place in the slice, so that add stays O(1).
+//
+// The slice is split in two: list[:old] holds only principals last seen
+// before cut, list[old:] any. The hub guard counts the principals seen
+// within a window that most often starts after cut, and then skips the
+// first part: without it, a busy identity's count walked every principal
+// it met since the last prune (up to a day and more of them, prune running
+// every few thousand alerts) to find the few in the window, and was an
+// eighth of the engine's time. The count sees the same principals either
+// way; the split only tells which cannot be among them.
 type principalSet struct {
 	list []principalSpan
 	at   principalIndex // once there are more than maxSmallPrincipals
+	old  int            // list[:old] were all last seen before cut
+	cut  int64
 }
 
 // principalIndex maps principals to their places in principalSet.list: an
@@ -42,8 +53,9 @@ func (ps *principalSet) add(p IdentityID, s span) {
 	if ps.at != nil {
 		k := ps.at.slot(p)
 		if v := ps.at[k]; v != 0 {
-			i := uint32(v)
+			i := int(uint32(v))
 			ps.list[i].seen = s.union(ps.list[i].seen)
+			ps.recent(i)
 			return
 		}
 		ps.list = append(ps.list, principalSpan{p, s.union(span{})})
@@ -52,11 +64,13 @@ func (ps *principalSet) add(p IdentityID, s span) {
 		} else {
 			ps.at[k] = uint64(p)<<32 | uint64(len(ps.list)-1)
 		}
+		ps.placeNew()
 		return
 	}
 	for i := range ps.list {
 		if ps.list[i].id == p {
 			ps.list[i].seen = s.union(ps.list[i].seen)
+			ps.recent(i)
 			return
 		}
 	}
@@ -66,6 +80,37 @@ func (ps *principalSet) add(p IdentityID, s span) {
 	ps.list = append(ps.list, principalSpan{p, s.union(span{})})
 	if len(ps.list) > maxSmallPrincipals {
 		ps.index()
+	}
+	ps.placeNew()
+}
+
+// recent moves principal list[i], just seen again, out of the first part
+// if it no longer belongs there.
+func (ps *principalSet) recent(i int) {
+	if i < ps.old && ps.list[i].seen.last >= ps.cut {
+		ps.old--
+		ps.swap(i, ps.old)
+	}
+}
+
+// placeNew moves the principal just appended into the first part if it
+// belongs there (a late alert's).
+func (ps *principalSet) placeNew() {
+	if i := len(ps.list) - 1; ps.list[i].seen.last < ps.cut {
+		ps.swap(i, ps.old)
+		ps.old++
+	}
+}
+
+// swap exchanges list[i] and list[j], and their places in the index.
+func (ps *principalSet) swap(i, j int) {
+	if i == j {
+		return
+	}
+	ps.list[i], ps.list[j] = ps.list[j], ps.list[i]
+	if ps.at != nil {
+		ps.at[ps.at.slot(ps.list[i].id)] = uint64(ps.list[i].id)<<32 | uint64(i)
+		ps.at[ps.at.slot(ps.list[j].id)] = uint64(ps.list[j].id)<<32 | uint64(j)
 	}
 }
 
@@ -91,33 +136,64 @@ func (ps *principalSet) index() {
 // countOver reports whether more than limit principals were seen within
 // [lo, hi].
 func (ps *principalSet) countOver(lo, hi int64, limit int) bool {
-	n := 0
-	for i := range ps.list {
+	from := 0
+	if lo >= ps.cut {
+		from = ps.old // all last seen before cut, so before lo
+	}
+	n, stale := 0, 0
+	over := false
+	for i := from; i < len(ps.list); i++ {
 		if ps.list[i].seen.overlaps(lo, hi) {
 			if n++; n > limit {
-				return true
+				over = true
+				break
 			}
+		} else if ps.list[i].seen.last < lo {
+			stale++
 		}
 	}
-	return false
+	// Many principals counted in vain: move those last seen before lo
+	// into the first part, so that the next count skips them. The cost is
+	// one pass like this one, and later counts save it many times over.
+	if stale > 8 && stale > n && lo >= ps.cut {
+		ps.split(lo)
+	}
+	return over
 }
 
-// prune forgets the principals last seen before cutoff.
+// split makes cut, which must not be before the current one, the new
+// boundary between the two parts.
+func (ps *principalSet) split(cut int64) {
+	ps.cut = cut
+	for i := ps.old; i < len(ps.list); i++ {
+		if ps.list[i].seen.last < cut {
+			ps.swap(i, ps.old)
+			ps.old++
+		}
+	}
+}
+
+// prune forgets the principals last seen before cutoff. The kept ones keep
+// their order, and so their part.
 func (ps *principalSet) prune(cutoff int64) {
 	out := ps.list[:0]
-	for _, x := range ps.list {
+	old := 0
+	for i, x := range ps.list {
 		if x.seen.last >= cutoff {
 			out = append(out, x)
+			if i < ps.old {
+				old++
+			}
 		}
 	}
 	if len(out) == len(ps.list) {
 		return
 	}
 	clear(ps.list[len(out):])
-	ps.list = out
+	ps.list, ps.old = out, old
 	switch {
 	case len(out) == 0:
-		ps.list, ps.at = nil, nil
+		ps.list, ps.at, ps.old = nil, nil, 0
 	case len(out) <= maxSmallPrincipals:
 		ps.at = nil
 	case ps.at != nil:

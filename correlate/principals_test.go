@@ -7,19 +7,26 @@ import (
 
 // TestPrincipalSetActsAsAMap holds principalSet to the map it replaced: the
 // same principals, spans and hub counts through adds, merges and prunes,
-// with and without the index a large set keeps.
+// with and without the index a large set keeps. In odd rounds time moves
+// on as in a stream, with late alerts among the rest, so that the hub
+// guard's counts split the set again and again (principalSet.old).
 func TestPrincipalSetActsAsAMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
+	splits := 0 // steps after which the set was split
 	for round := 0; round < 200; round++ {
 		var got, other principalSet
 		want, wantOther := map[IdentityID]span{}, map[IdentityID]span{}
 		ids := 1 + rng.IntN(3*maxSmallPrincipals)
 		for step := 0; step < 300; step++ {
+			base := int64(0)
+			if round%2 == 1 {
+				base = int64(10 * step)
+			}
 			p := IdentityID(1 + rng.IntN(ids))
-			at := int64(rng.IntN(1000))
+			at := base + int64(rng.IntN(1000))
 			switch rng.IntN(10) {
 			case 0:
-				cutoff := int64(rng.IntN(1000))
+				cutoff := base + int64(rng.IntN(500)) - 500
 				got.prune(cutoff)
 				for q, s := range want {
 					if s.last < cutoff {
@@ -41,7 +48,7 @@ func TestPrincipalSetActsAsAMap(t *testing.T) {
 			if got.len() != len(want) {
 				t.Fatalf("round %d step %d: len %d, want %d", round, step, got.len(), len(want))
 			}
-			lo, hi, limit := int64(rng.IntN(1000)), int64(rng.IntN(1000)), rng.IntN(2*maxSmallPrincipals)
+			lo, hi, limit := base+int64(rng.IntN(1000)), base+int64(rng.IntN(1000)), rng.IntN(2*maxSmallPrincipals)
 			n := 0
 			for _, s := range want {
 				if s.overlaps(lo, hi) {
@@ -51,6 +58,12 @@ func TestPrincipalSetActsAsAMap(t *testing.T) {
 			if got.countOver(lo, hi, limit) != (n > limit) {
 				t.Fatalf("round %d step %d: countOver(%d, %d, %d) = %v with %d in range", round, step, lo, hi, limit, !(n > limit), n)
 			}
+			for i, x := range got.list[:got.old] {
+				if x.seen.last >= got.cut {
+					t.Fatalf("round %d step %d: principal %d (at %d, last seen %d) is before the split at %d, cut %d", round, step, x.id, i, x.seen.last, got.old, got.cut)
+				}
+			}
+			splits += min(got.old, 1)
 		}
 		seen := map[IdentityID]span{}
 		for i, x := range got.list {
@@ -69,5 +82,8 @@ func TestPrincipalSetActsAsAMap(t *testing.T) {
 				t.Fatalf("round %d: principal %d seen %v, want %v", round, p, seen[p], s)
 			}
 		}
+	}
+	if splits < 1000 {
+		t.Errorf("the set was split after %d steps only: the test does not exercise the split", splits)
 	}
 }
