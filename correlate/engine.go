@@ -498,7 +498,7 @@ refs:
 			continue
 		case (benign(sev) || benign(int(s.severity))) && (gap > t.pol.cfg.BenignWindow.Nanoseconds() || x.sharedWith(s.alert) < 2):
 			continue
-		case min(sev, int(s.severity)) == weft.SeverityMedium.Rank() && gap > t.pol.cfg.MediumSeverityWindow.Nanoseconds():
+		case min(sev, int(s.severity)) == rankMedium && gap > t.pol.cfg.MediumSeverityWindow.Nanoseconds():
 			continue
 		}
 		sdev := s.device
@@ -616,7 +616,7 @@ refs:
 		p.LinkedAlert, p.LinkedEntity = other, string(best.ref.typ(a))+":"+best.ref.name(a)
 	}
 	group = t.recordRepeat(rk, &rs, a.ID, first, p.IncidentID, t.pol.cfg.RepeatWindow)
-	e.record(t, a, refs, ens, device, rk.detector, p.IncidentID, group, routine)
+	e.record(t, a, sev, refs, ens, device, rk.detector, p.IncidentID, group, routine)
 	x.release()
 	return p
 }
@@ -642,17 +642,27 @@ func (e *Engine) Restore(a *weft.Alert, incidentID int64) {
 	if rs.in {
 		group = rs.cur.id
 	}
-	routine := e.routine(t, refs, ens, a.Severity.Rank(), rk.detector, group, first)
+	sev := a.Severity.Rank()
+	routine := e.routine(t, refs, ens, sev, rk.detector, group, first)
 	group = t.recordRepeat(rk, &rs, a.ID, first, id, t.pol.cfg.RepeatWindow)
-	e.record(t, a, refs, ens, device, rk.detector, id, group, routine)
+	e.record(t, a, sev, refs, ens, device, rk.detector, id, group, routine)
 	e.scratch.release()
 }
 
 // benign reports whether a severity rank is informational or low. Unknown
 // severity (a source that does not say) is not taken as benign.
 func benign(rank int) bool {
-	return rank == weft.SeverityInformational.Rank() || rank == weft.SeverityLow.Rank()
+	return rank == rankInformational || rank == rankLow
 }
+
+// The ranks of the severities the engine's rules name (weft.Severity.Rank,
+// which searches the list of severities).
+var (
+	rankInformational = weft.SeverityInformational.Rank()
+	rankLow           = weft.SeverityLow.Rank()
+	rankMedium        = weft.SeverityMedium.Rank()
+	rankHigh          = weft.SeverityHigh.Rank()
+)
 
 func detectorOf(a *weft.Alert) string {
 	if a.DetectorID != "" {

@@ -407,6 +407,7 @@ type node struct {
 	// entity type of one policy, the typeExclusions numbered xserial (0:
 	// nothing cached); exclusions.excluded fills it.
 	xmatch  bool
+	private bool // an IP identifier whose address is private, loopback, link-local or unspecified (privateIP)
 	xserial uint32
 }
 
@@ -561,7 +562,8 @@ func (t *tenantIdentities) node(id weft.Identifier, h uint64, n *int) uint32 {
 	}
 	r := ruleOf(id.Kind)
 	i := uint32(len(t.nodes))
-	t.nodes = append(t.nodes, node{id: id, parent: i, next: i, size: 1, one: r.one, class: r.class, weak: r.weak})
+	t.nodes = append(t.nodes, node{id: id, parent: i, next: i, size: 1, one: r.one, class: r.class, weak: r.weak,
+		private: id.Kind == weft.IDIP && privateIP(id.Value)})
 	t.insert(h, i)
 	*n++
 	if !r.weak {

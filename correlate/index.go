@@ -45,14 +45,14 @@ func (t *tenantState) seen(refs []ref, principals []IdentityID, at int64, x *scr
 	return ens
 }
 
-// record adds the alert (whose detector is det) to incident id and to the
-// index of each of its identities (ens, as seen returned them), and prunes
-// the tenant's state now and then.
-func (e *Engine) record(t *tenantState, a *weft.Alert, refs []ref, ens []*entry, device IdentityID, det detectorID, id, group int64, routine uint64) {
+// record adds the alert (whose severity's rank is sev and detector det) to
+// incident id and to the index of each of its identities (ens, as seen
+// returned them), and prunes the tenant's state now and then.
+func (e *Engine) record(t *tenantState, a *weft.Alert, sev int, refs []ref, ens []*entry, device IdentityID, det detectorID, id, group int64, routine uint64) {
 	first, last := a.FirstActivityDateTime.UnixNano(), a.LastActivityDateTime.UnixNano()
 	t.incidents[id].size++
 	s := sighting{first: first, last: last, alert: t.alerts.add(a.ID), incident: id, device: device,
-		severity: int8(a.Severity.Rank()), detector: det, group: group}
+		severity: int8(sev), detector: det, group: group}
 	for i := range refs {
 		en := ens[i]
 		if n := len(en.sightings) - maxSightings + 1; n > 0 {
@@ -212,7 +212,13 @@ func (e *Engine) resolve(t *tenantState, a *weft.Alert) (refs []ref, principals 
 			r.principal, r.account = true, true
 		}
 		if ev.EntityType == weft.EntityIP {
-			r.private = privateIP(ids[0].Value) // ids[0] is the address, normalized
+			// ids[0] is the address, normalized; its node knows whether it
+			// is private.
+			if ids[0].Kind == weft.IDIP {
+				r.private = t.ids.nodes[nodes[0]].private
+			} else {
+				r.private = privateIP(ids[0].Value)
+			}
 		}
 		refs = append(refs, r)
 	}
@@ -254,7 +260,7 @@ func (t *tenantState) linkable(en *entry, r ref, first int64) bool {
 // it through it. Indicators (files, addresses, URLs) are never routine: one
 // detector firing on one indicator across principals is a campaign.
 func (e *Engine) routine(t *tenantState, refs []ref, ens []*entry, sev int, detector detectorID, group, first int64) uint64 {
-	if sev >= weft.SeverityHigh.Rank() || t.pol.cfg.RepeatWindow <= 0 {
+	if sev >= rankHigh || t.pol.cfg.RepeatWindow <= 0 {
 		return 0 // without repeat groups there are no other bursts to tell routine by
 	}
 	var bits uint64
