@@ -65,7 +65,7 @@ func TestExclusionsMatchAsGlobs(t *testing.T) {
 				evIDs := ev.Identifiers()
 				nodes := make([]uint32, len(evIDs))
 				if len(evIDs) > 0 {
-					ids.observe(evIDs, ev.IdentifierHashes(), &n, nodes)
+					ids.observe(evIDs, ev.IdentifierHashes(), nil, &n, nodes)
 				}
 				if got := xs.excluded(ev, evIDs, ids.nodes, nodes); got != want {
 					t.Errorf("round %d, policy %d: %s %q: excluded %v, want %v", round, p, ev.EntityType, ev.Name(), got, want)

@@ -261,7 +261,7 @@ func (x *Identities) Observe(tenantID string, ev *weft.Evidence) IdentityID {
 	if len(ids) == 0 {
 		return 0
 	}
-	return x.tenant(tenantID).observe(ids, ev.IdentifierHashes(), &x.n, nil)
+	return x.tenant(tenantID).observe(ids, ev.IdentifierHashes(), nil, &x.n, nil)
 }
 
 // AddAsset records that aliases, taken from an asset inventory, name one
@@ -276,7 +276,7 @@ func (x *Identities) AddAsset(tenantID string, aliases []weft.Identifier) Identi
 	for i, a := range aliases {
 		hs[i] = a.Hash()
 	}
-	return x.tenant(tenantID).observe(aliases, hs, &x.n, nil)
+	return x.tenant(tenantID).observe(aliases, hs, nil, &x.n, nil)
 }
 
 // Resolve returns the identity that id names in tenantID. It returns false
@@ -439,16 +439,17 @@ type tenantIdentities struct {
 }
 
 // observe applies one record's identifiers (rule 1) and returns the identity
-// the record refers to. n counts new nodes across tenants. When nodes is
-// not nil it must have len(ids) elements, and observe sets nodes[k] to the
-// node of ids[k].
-func (t *tenantIdentities) observe(ids []weft.Identifier, hs []uint64, n *int, nodes []uint32) IdentityID {
+// the record refers to. known, when not nil, has len(ids) elements: the node
+// of ids[k] plus one when the caller already found it, else 0. n counts new
+// nodes across tenants. When nodes is not nil it must have len(ids)
+// elements, and observe sets nodes[k] to the node of ids[k].
+func (t *tenantIdentities) observe(ids []weft.Identifier, hs []uint64, known []uint32, n *int, nodes []uint32) IdentityID {
 	first := uint32(noNode) // first strong node
 	for k, id := range ids {
 		if weakKind(id.Kind) {
 			continue
 		}
-		i := t.node(id, hs[k], n)
+		i := t.known(known, k, id, hs[k], n)
 		if nodes != nil {
 			nodes[k] = i
 		}
@@ -462,7 +463,7 @@ func (t *tenantIdentities) observe(ids []weft.Identifier, hs []uint64, n *int, n
 		r := t.find(first)
 		for k, id := range ids {
 			if weakKind(id.Kind) {
-				i := t.node(id, hs[k], n)
+				i := t.known(known, k, id, hs[k], n)
 				if nodes != nil {
 					nodes[k] = i
 				}
@@ -474,7 +475,7 @@ func (t *tenantIdentities) observe(ids []weft.Identifier, hs []uint64, n *int, n
 	// Only weak names: none of them is linked to another (rule 2).
 	w := uint32(noNode)
 	for k, id := range ids {
-		i := t.node(id, hs[k], n)
+		i := t.known(known, k, id, hs[k], n)
 		if nodes != nil {
 			nodes[k] = i
 		}
@@ -486,6 +487,15 @@ func (t *tenantIdentities) observe(ids []weft.Identifier, hs []uint64, n *int, n
 		return IdentityID(r + 1)
 	}
 	return Ambiguous
+}
+
+// known returns the node of ids[k], id, whose Hash is h: known[k] minus one
+// when the caller found it (observe), else node's.
+func (t *tenantIdentities) known(known []uint32, k int, id weft.Identifier, h uint64, n *int) uint32 {
+	if known != nil && known[k] != 0 {
+		return known[k] - 1
+	}
+	return t.node(id, h, n)
 }
 
 // lookup returns the node of id, whose Hash is h.

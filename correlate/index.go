@@ -83,17 +83,16 @@ func (e *Engine) record(t *tenantState, a *weft.Alert, sev int, refs []ref, ens 
 }
 
 // touch collects the identifiers of the alert's linkable evidence (x.evs,
-// for resolve) and reads, without using them, what placing the alert will
-// read first: its evidence records, their identifiers' index slots, the
-// identity nodes those hold and their values, the nodes' parents (most
-// often their roots), the index entries of those, and their newest
-// sightings and principals. The loads of one pass do not depend on each
-// other, so the processor overlaps their cache misses, where resolve,
-// which follows each identifier from its slot to its node to its value in
-// turn, would wait for one after the other: the engine's state is tens of
-// megabytes and most of its time is spent waiting for memory. It changes
-// nothing the engine decides by; the sum of what it read only keeps the
-// compiler from dropping the loads.
+// for resolve), finds the identity nodes of those already known (x.known),
+// and reads, without using them, what placing the alert will read next:
+// the nodes' parents (most often their roots), the index entries of those,
+// and their newest sightings and principals. The loads of one pass do not
+// depend on each other, so the processor overlaps their cache misses,
+// where resolve, which follows each identifier from its slot to its node to
+// its parent to its entry in turn, would wait for one after the other: the
+// engine's state is tens of megabytes, and reading it is much of the
+// engine's time. The nodes found spare resolve their lookup; the sum of
+// what was read only keeps the compiler from dropping the loads.
 func (t *tenantState) touch(a *weft.Alert, x *scratch) {
 	// The alert's own fields that Place reads, and the bytes of its
 	// detector's name, which it hashes.
@@ -102,6 +101,7 @@ func (t *tenantState) touch(a *weft.Alert, x *scratch) {
 		sum += uint64(d[0])
 	}
 	x.evs = slices.Grow(x.evs[:0], len(a.Evidence))[:len(a.Evidence)]
+	n := 0
 	for i := range a.Evidence {
 		ev := &a.Evidence[i]
 		s := StrengthOf(ev.EntityType)
@@ -109,8 +109,13 @@ func (t *tenantState) touch(a *weft.Alert, x *scratch) {
 			x.evs[i] = evidenceIDs{}
 			continue
 		}
-		x.evs[i] = evidenceIDs{ev.Identifiers(), ev.IdentifierHashes(), s}
+		ids := ev.Identifiers()
+		x.evs[i] = evidenceIDs{ids, ev.IdentifierHashes(), s, int32(n)}
+		n += len(ids)
 	}
+	known := slices.Grow(x.known[:0], n)[:n]
+	clear(known)
+	x.known = known
 	idx := &t.ids.index
 	if len(idx.slots) == 0 {
 		x.sink += sum
@@ -122,28 +127,28 @@ func (t *tenantState) touch(a *weft.Alert, x *scratch) {
 			sum += idx.slots[h&mask]
 		}
 	}
-	nodes := x.nodes[:0]
+	// An identifier is known when the first slot it probes holds it, as it
+	// most often does (the index is at most three quarters full); resolve
+	// looks up the others.
+	parents := x.nodes[:0]
 	for _, ev := range x.evs {
 		for k, h := range ev.hs {
-			if v := ev.ids[k].Value; len(v) > 0 {
-				sum += uint64(v[0])
-			}
 			if s := idx.slots[h&mask]; s != 0 && s>>32 == h>>32 {
-				n := &t.ids.nodes[uint32(s)-1]
-				if len(n.id.Value) > 0 {
-					sum += uint64(n.id.Value[0])
+				nd := &t.ids.nodes[uint32(s)-1]
+				if nd.id == ev.ids[k] {
+					known[int(ev.off)+k] = uint32(s)
 				}
-				nodes = append(nodes, n.parent)
+				parents = append(parents, nd.parent)
 			}
 		}
 	}
-	for _, p := range nodes {
+	for _, p := range parents {
 		sum += uint64(t.ids.nodes[p].size)
 		if en := t.index.get(IdentityID(p + 1)); en != nil {
 			sum += uint64(len(en.sightings))
 		}
 	}
-	for _, p := range nodes {
+	for _, p := range parents {
 		if en := t.index.get(IdentityID(p + 1)); en != nil {
 			if len(en.sightings) > 0 {
 				sum += uint64(en.sightings[len(en.sightings)-1].first)
@@ -153,17 +158,18 @@ func (t *tenantState) touch(a *weft.Alert, x *scratch) {
 			}
 		}
 	}
-	x.nodes = nodes
+	x.nodes = parents
 	x.sink += sum
 }
 
 // evidenceIDs are the identifiers of one evidence record, their hashes and
 // the record's strength class (none, and no identifiers, for evidence that
-// never links).
+// never links), and where its identifiers' nodes start in scratch.known.
 type evidenceIDs struct {
 	ids      []weft.Identifier
 	hs       []uint64
 	strength Strength
+	off      int32
 }
 
 // resolve returns the alert's linkable identities (one per identity, the
@@ -182,7 +188,8 @@ func (e *Engine) resolve(t *tenantState, a *weft.Alert) (refs []ref, principals 
 		ev := &a.Evidence[i]
 		nodes := slices.Grow(x.nodes[:0], len(ids))[:len(ids)]
 		x.nodes = nodes
-		id := t.ids.observe(ids, x.evs[i].hs, &e.ids.n, nodes) // canonical when returned
+		off := int(x.evs[i].off)
+		id := t.ids.observe(ids, x.evs[i].hs, x.known[off:off+len(ids)], &e.ids.n, nodes) // canonical when returned
 		if id == 0 || id == Ambiguous {
 			continue
 		}
