@@ -268,8 +268,7 @@ func (e *Engine) SetIncident(tenantID string, s IncidentState) {
 	t := e.tenant(tenantID)
 	inc := t.incidents[t.resolve(s.ID)]
 	if inc == nil {
-		t.create(s.ID)
-		inc = t.incidents[s.ID]
+		inc = t.create(s.ID)
 	}
 	inc.status, inc.assignedTo, inc.classification, inc.determination = s.Status, s.AssignedTo, s.Classification, s.Determination
 	if s.AlertCount > 0 {
@@ -567,6 +566,7 @@ refs:
 	})
 
 	var best *link
+	var inc *incidentState // the alert's incident
 	if len(open) > 0 {
 		best = &links[open[0]]
 		target := best.incident
@@ -588,18 +588,21 @@ refs:
 		}
 		// A full incident does not drop the alert: it goes to the newest
 		// continuation, or to a new one.
-		for t.incidents[p.IncidentID].size >= t.pol.cfg.MaxIncidentAlerts {
+		for inc = t.incidents[p.IncidentID]; inc.size >= t.pol.cfg.MaxIncidentAlerts; {
 			if n, ok := t.next[p.IncidentID]; ok {
 				p.IncidentID = t.resolve(n)
+				inc = t.incidents[p.IncidentID]
 				continue
 			}
 			full := p.IncidentID
-			p.IncidentID = t.create(alloc())
+			inc = t.create(alloc())
+			p.IncidentID = inc.id
 			p.New, p.Continues = true, full
 			t.next[full] = p.IncidentID
 		}
 	} else {
-		p.IncidentID = t.create(alloc())
+		inc = t.create(alloc())
+		p.IncidentID = inc.id
 		p.New = true
 	}
 	slices.Sort(p.Related)
@@ -612,12 +615,12 @@ refs:
 	default:
 		other = t.alerts.id(best.other)
 	}
-	p.Reasons, p.Explanation = reasons(best, a, other)
+	p.Reasons, p.Explanation, p.LinkedEntity = reasons(best, a, other)
 	if best != nil {
-		p.LinkedAlert, p.LinkedEntity = other, string(best.ref.typ(a))+":"+best.ref.name(a)
+		p.LinkedAlert = other
 	}
 	group = t.recordRepeat(rk, &rs, a.ID, first, p.IncidentID, t.pol.cfg.RepeatWindow)
-	e.record(t, a, sev, refs, ens, device, rk.detector, p.IncidentID, group, routine)
+	e.record(t, a, sev, refs, ens, device, rk.detector, inc, group, routine)
 	x.release()
 	return p
 }
@@ -634,8 +637,9 @@ func (e *Engine) Restore(a *weft.Alert, incidentID int64) {
 	first := a.FirstActivityDateTime.UnixNano()
 	ens := t.seen(refs, principals, first, &e.scratch)
 	id := t.resolve(incidentID)
-	if t.incidents[id] == nil {
-		t.create(id)
+	inc := t.incidents[id]
+	if inc == nil {
+		inc = t.create(id)
 	}
 	rk := repeatKey{t.detector(detectorOf(a)), cmp.Or(device, account)}
 	group := t.nextGroup + 1
@@ -646,7 +650,7 @@ func (e *Engine) Restore(a *weft.Alert, incidentID int64) {
 	sev := a.Severity.Rank()
 	routine := e.routine(t, refs, ens, sev, rk.detector, group, first)
 	group = t.recordRepeat(rk, &rs, a.ID, first, id, t.pol.cfg.RepeatWindow)
-	e.record(t, a, sev, refs, ens, device, rk.detector, id, group, routine)
+	e.record(t, a, sev, refs, ens, device, rk.detector, inc, group, routine)
 	e.scratch.release()
 }
 

@@ -46,12 +46,12 @@ func (t *tenantState) seen(refs []ref, principals []IdentityID, at int64, x *scr
 }
 
 // record adds the alert (whose severity's rank is sev and detector det) to
-// incident id and to the index of each of its identities (ens, as seen
+// incident inc and to the index of each of its identities (ens, as seen
 // returned them), and prunes the tenant's state now and then.
-func (e *Engine) record(t *tenantState, a *weft.Alert, sev int, refs []ref, ens []*entry, device IdentityID, det detectorID, id, group int64, routine uint64) {
+func (e *Engine) record(t *tenantState, a *weft.Alert, sev int, refs []ref, ens []*entry, device IdentityID, det detectorID, inc *incidentState, group int64, routine uint64) {
 	first, last := a.FirstActivityDateTime.UnixNano(), a.LastActivityDateTime.UnixNano()
-	t.incidents[id].size++
-	s := sighting{first: first, last: last, alert: t.alerts.add(a.ID), incident: id, device: device,
+	inc.size++
+	s := sighting{first: first, last: last, alert: t.alerts.add(a.ID), incident: inc.id, device: device,
 		severity: int8(sev), detector: det, group: group}
 	for i := range refs {
 		en := ens[i]

@@ -7,8 +7,8 @@ import (
 	"github.com/weftxdr/weft"
 )
 
-// create adds incident id, open and empty, and returns id.
-func (t *tenantState) create(id int64) int64 {
+// create adds incident id, open and empty, and returns its state.
+func (t *tenantState) create(id int64) *incidentState {
 	var inc *incidentState
 	if n := len(t.free); n > 0 {
 		inc, t.free = t.free[n-1], t.free[:n-1]
@@ -21,7 +21,7 @@ func (t *tenantState) create(id int64) int64 {
 	*inc = incidentState{id: id, status: weft.IncidentStatusActive,
 		classification: weft.ClassificationUnknown, determination: weft.DeterminationUnknown}
 	t.incidents[id] = inc
-	return id
+	return inc
 }
 
 // resolve follows merges to the incident that holds an alert now.

@@ -11,12 +11,13 @@ import (
 	"github.com/weftxdr/weft"
 )
 
-// reasons turns the best link into Graph correlationReason values and a
-// sentence; other is the id of the link's other alert. The reasons are
-// shared between placements (reasonSets): nobody may modify them.
-func reasons(l *link, a *weft.Alert, other string) ([]string, string) {
+// reasons turns the best link into Graph correlationReason values, a
+// sentence, and the linked entity as "type:name" (Placement.LinkedEntity);
+// other is the id of the link's other alert. The reasons are shared between
+// placements (reasonSets): nobody may modify them.
+func reasons(l *link, a *weft.Alert, other string) (rs []string, sentence, entity string) {
 	if l == nil {
-		return nil, "first alert of a new incident: it shares no linkable entity with a recent alert"
+		return nil, "first alert of a new incident: it shares no linkable entity with a recent alert", ""
 	}
 	typ := l.ref.typ(a)
 	first := sharedIndicators
@@ -32,10 +33,11 @@ func reasons(l *link, a *weft.Alert, other string) ([]string, string) {
 	if l.lateral {
 		lateral = 1
 	}
-	rs := reasonSets[first][lateral]
-	// The sentence is written in one allocation: most placements have one,
-	// and concatenating its parts and formatting the gap as a string of its
-	// own cost a tenth of the engine's instructions.
+	rs = reasonSets[first][lateral]
+	// The sentence and the entity are written in one allocation: most
+	// placements have them, and concatenating their parts and formatting
+	// the gap as a string of its own cost a tenth of the engine's
+	// instructions.
 	var gap [32]byte
 	when := []byte("at the same time")
 	if l.gap > 0 {
@@ -48,7 +50,8 @@ func reasons(l *link, a *weft.Alert, other string) ([]string, string) {
 	}
 	name, word := l.ref.name(a), typeWord(typ)
 	var b strings.Builder
-	b.Grow(len("repeats the detection of alert ") + len(other) + len(" on ") + len(word) + 1 + len(name) + 2 + len(when))
+	b.Grow(len("repeats the detection of alert ") + len(other) + len(" on ") + len(word) + 1 + len(name) + 2 + len(when) +
+		len(typ) + 1 + len(name))
 	if l.repeat && name != "" {
 		b.WriteString("repeats the detection of alert ")
 		b.WriteString(other)
@@ -66,7 +69,12 @@ func reasons(l *link, a *weft.Alert, other string) ([]string, string) {
 	}
 	b.WriteString(", ")
 	b.Write(when)
-	return rs, b.String()
+	n := b.Len()
+	b.WriteString(string(typ))
+	b.WriteByte(':')
+	b.WriteString(name)
+	both := b.String()
+	return rs, both[:n], both[n:]
 }
 
 // appendGap appends d as time.Duration.String writes it. It formats the
