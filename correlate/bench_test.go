@@ -47,9 +47,10 @@ func benchPlace(b *testing.B, opts gen.Options) {
 	shift := func(round int) []weft.Alert {
 		d := time.Duration(round) * span
 		out := rounds[round%2]
+		suffix := "-" + d.String()
 		for j, src := range alerts {
 			out[j] = *src
-			out[j].ID = src.ID + "-" + d.String()
+			out[j].ID = src.ID + suffix
 			out[j].FirstActivityDateTime = src.FirstActivityDateTime.Add(d)
 			out[j].LastActivityDateTime = src.LastActivityDateTime.Add(d)
 		}
