@@ -449,7 +449,7 @@ func (t *tenantIdentities) observe(ids []weft.Identifier, hs []uint64, known []u
 		if weakKind(id.Kind) {
 			continue
 		}
-		i := t.known(known, k, id, hs[k], n)
+		i := t.nodeOf(known, k, id, hs[k], n)
 		if nodes != nil {
 			nodes[k] = i
 		}
@@ -463,7 +463,7 @@ func (t *tenantIdentities) observe(ids []weft.Identifier, hs []uint64, known []u
 		r := t.find(first)
 		for k, id := range ids {
 			if weakKind(id.Kind) {
-				i := t.known(known, k, id, hs[k], n)
+				i := t.nodeOf(known, k, id, hs[k], n)
 				if nodes != nil {
 					nodes[k] = i
 				}
@@ -475,7 +475,7 @@ func (t *tenantIdentities) observe(ids []weft.Identifier, hs []uint64, known []u
 	// Only weak names: none of them is linked to another (rule 2).
 	w := uint32(noNode)
 	for k, id := range ids {
-		i := t.known(known, k, id, hs[k], n)
+		i := t.nodeOf(known, k, id, hs[k], n)
 		if nodes != nil {
 			nodes[k] = i
 		}
@@ -489,9 +489,9 @@ func (t *tenantIdentities) observe(ids []weft.Identifier, hs []uint64, known []u
 	return Ambiguous
 }
 
-// known returns the node of ids[k], id, whose Hash is h: known[k] minus one
+// nodeOf returns the node of ids[k], id, whose Hash is h: known[k] minus one
 // when the caller found it (observe), else node's.
-func (t *tenantIdentities) known(known []uint32, k int, id weft.Identifier, h uint64, n *int) uint32 {
+func (t *tenantIdentities) nodeOf(known []uint32, k int, id weft.Identifier, h uint64, n *int) uint32 {
 	if known != nil && known[k] != 0 {
 		return known[k] - 1
 	}
