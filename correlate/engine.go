@@ -616,9 +616,7 @@ refs:
 		other = t.alerts.id(best.other)
 	}
 	p.Reasons, p.Explanation, p.LinkedEntity = reasons(best, a, other)
-	if best != nil {
-		p.LinkedAlert = other
-	}
+	p.LinkedAlert = other
 	group = t.recordRepeat(rk, &rs, a.ID, first, p.IncidentID, t.pol.cfg.RepeatWindow)
 	e.record(t, a, sev, refs, ens, device, rk.detector, inc, group, routine)
 	x.release()

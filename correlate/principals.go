@@ -11,9 +11,10 @@ package correlate
 // within a window that most often starts after cut, and then skips the
 // first part: without it, a busy identity's count walked every principal
 // it met since the last prune (up to a day and more of them, prune running
-// every few thousand alerts) to find the few in the window, and was an
-// eighth of the engine's time. The count sees the same principals either
-// way; the split only tells which cannot be among them.
+// every few thousand alerts) to find the few in the window, a fifth of the
+// engine's instructions (docs/benchmarks.md, session 8). The count sees the
+// same principals either way; the split only tells which cannot be among
+// them.
 type principalSet struct {
 	list []principalSpan
 	at   principalIndex // once there are more than maxSmallPrincipals
@@ -136,9 +137,10 @@ func (ps *principalSet) index() {
 // countOver reports whether more than limit principals were seen within
 // [lo, hi].
 func (ps *principalSet) countOver(lo, hi int64, limit int) bool {
+	after := lo >= ps.cut // the window starts after the first part's principals were last seen
 	from := 0
-	if lo >= ps.cut {
-		from = ps.old // all last seen before cut, so before lo
+	if after {
+		from = ps.old
 	}
 	n, stale := 0, 0
 	over := false
@@ -155,7 +157,7 @@ func (ps *principalSet) countOver(lo, hi int64, limit int) bool {
 	// Many principals counted in vain: move those last seen before lo
 	// into the first part, so that the next count skips them. The cost is
 	// one pass like this one, and later counts save it many times over.
-	if stale > 8 && stale > n && lo >= ps.cut {
+	if after && stale > 8 && stale > n {
 		ps.split(lo)
 	}
 	return over

@@ -35,9 +35,8 @@ func reasons(l *link, a *weft.Alert, other string) (rs []string, sentence, entit
 	}
 	rs = reasonSets[first][lateral]
 	// The sentence and the entity are written in one allocation: most
-	// placements have them, and concatenating their parts and formatting
-	// the gap as a string of its own cost a tenth of the engine's
-	// instructions.
+	// placements have them, and concatenating each and formatting the gap
+	// as a string of its own took three.
 	var gap [32]byte
 	when := []byte("at the same time")
 	if l.gap > 0 {
