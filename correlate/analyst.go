@@ -47,9 +47,10 @@ func (e *Engine) MoveAlert(tenantID, alertID string, from, to int64) {
 			}
 		}
 	}
-	for _, g := range t.repeats {
-		if g.alert == alertID {
+	for k, g := range t.repeats {
+		if g.alert == alertID { // the group's latest alert: its next repeats go where it went
 			g.incident = to
+			t.repeats[k] = g
 		}
 	}
 	if moved {

@@ -40,6 +40,28 @@ func TestAnalystsWin(t *testing.T) {
 			t.Fatalf("got %+v; want no merge of the incidents the analyst separated", p4)
 		}
 	})
+	t.Run("OK_RepeatFollowsItsMovedAlert", func(t *testing.T) {
+		// A repeat of one detector on one host joins the incident of its
+		// group's latest alert; when an analyst moved that alert, the
+		// next repeat follows it there.
+		e := newEngine(t, nil)
+		low := func(at time.Duration) *weft.Alert {
+			a := alertAt("", at, device("ws-an5"))
+			a.Severity, a.DetectorID = weft.SeverityLow, "pua"
+			return a
+		}
+		p1 := e.Place(low(0))
+		a2 := low(10 * time.Minute)
+		p2 := e.Place(a2)
+		if p2.IncidentID != p1.IncidentID {
+			t.Fatal("setup: the repeat did not join its group's incident")
+		}
+		const moved = 901
+		e.MoveAlert(weft.DefaultTenantID, a2.ID, p2.IncidentID, moved)
+		if p3 := e.Place(low(20 * time.Minute)); p3.IncidentID != moved {
+			t.Fatalf("the next repeat went to %d, not %d, where the group's latest alert was moved", p3.IncidentID, moved)
+		}
+	})
 	t.Run("OK_ApartFromStoreFollowsMerges", func(t *testing.T) {
 		e := newEngine(t, nil)
 		x := e.Place(alertAt("", 0, device("ws-an3")))
