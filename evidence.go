@@ -63,7 +63,16 @@ func ParseEntityType(s string) (EntityType, error) {
 // All string content is attacker-controlled: it is stored and returned
 // byte-exact and must be escaped wherever it is shown.
 type Evidence struct {
-	EntityType               EntityType        `json:"entityType"`
+	EntityType EntityType `json:"entityType"`
+	// ids and hashes hold Identifiers and IdentifierHashes once Identify
+	// has computed them; identified says it has (evidence without
+	// identifiers has none to hold). They follow the type, which the
+	// correlation engine reads with them, so that the three share the
+	// record's first cache line or two, not its first and last.
+	ids        []Identifier
+	hashes     []uint64
+	identified bool
+
 	OdataType                string            `json:"odataType,omitempty"` // the source's @odata.type, kept for generic evidence
 	CreatedDateTime          *time.Time        `json:"createdDateTime,omitempty"`
 	Roles                    []EvidenceRole    `json:"roles,omitempty"`
@@ -154,13 +163,8 @@ type Evidence struct {
 	// JSON object: all of them for generic evidence.
 	Properties json.RawMessage `json:"properties,omitempty"`
 
-	// ids, hashes and name hold Identifiers, IdentifierHashes and Name
-	// once Identify has computed them; identified says it has (evidence
-	// without identifiers has none to hold).
-	ids        []Identifier
-	hashes     []uint64
-	name       string
-	identified bool
+	// name holds Name once Identify has computed it (identified).
+	name string
 }
 
 // UserAccount is the Graph userAccount: the names one account goes by.

@@ -411,9 +411,10 @@ type node struct {
 	xserial uint32
 }
 
-// A node is 64 bytes, one cache line: resolving an identifier reads its
-// identifier and its parent, and a large node slice starts on a page.
-const _ = -uint(unsafe.Sizeof(node{}) ^ 64) // a compile error when it is not 64 bytes
+// A node is 64 bytes on 64-bit platforms, one cache line: resolving an
+// identifier reads its identifier and its parent, and a large node slice
+// starts on a page. (Its four string words make it 48 bytes on 32-bit ones.)
+const _ = -uint(unsafe.Sizeof(node{}) ^ (32 + 4*unsafe.Sizeof(uintptr(0)))) // a compile error when it is not
 
 // candidates returns the strong nodes of the distinct identities weak node
 // w was seen with. The slice may alias the node: do not keep it across an
