@@ -244,6 +244,14 @@ type Correlator interface {
 	Reset()
 }
 
+// ReadAhead is implemented by a Correlator that can prepare for the alerts
+// it will be asked to place next: the store names a batch's alerts, in the
+// order it will place or restore them, before it does, and nil after. It is
+// a hint, which changes no decision.
+type ReadAhead interface {
+	Ahead(next []*Alert)
+}
+
 // Placement is where a Correlator put one alert, and why.
 type Placement struct {
 	AlertID    string

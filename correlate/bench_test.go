@@ -17,7 +17,9 @@ import (
 // event-time order) again and again, shifted in time each round, and
 // reports alerts/s on one core. One untimed round warms the engine first,
 // so that the timed alerts meet full windows and pruning running: the
-// steady state.
+// steady state. Each round's alerts are named to the engine before it
+// places them (Engine.Ahead), as the store's writer names a batch's;
+// BenchmarkPlaceNoAhead does without.
 //
 // It also reports cpu-ns/op, the process's CPU time per alert (the garbage
 // collector's included, the copying between rounds not), steadier than ns/op on a shared machine, and
@@ -27,7 +29,12 @@ import (
 // Identities, which keep every identifier seen (identity.go, rule 8), are
 // most of it. The alerts' id strings are shared with the benchmark's copies
 // and not counted.
-func BenchmarkPlace(b *testing.B) { benchPlace(b, gen.DefaultOptions()) }
+func BenchmarkPlace(b *testing.B) { benchPlace(b, gen.DefaultOptions(), true) }
+
+// BenchmarkPlaceNoAhead is BenchmarkPlace without telling the engine the
+// alerts to come (Engine.Ahead), as a caller that has one alert at a time
+// would use it.
+func BenchmarkPlaceNoAhead(b *testing.B) { benchPlace(b, gen.DefaultOptions(), false) }
 
 // BenchmarkPlaceCacheResident is BenchmarkPlace on a scenario small enough
 // (about 350 alerts, 100 users, 100 devices over a day) that the alerts and
@@ -36,14 +43,18 @@ func BenchmarkPlace(b *testing.B) { benchPlace(b, gen.DefaultOptions()) }
 func BenchmarkPlaceCacheResident(b *testing.B) {
 	o := gen.DefaultOptions()
 	o.Attacks, o.NoiseAlerts, o.Users, o.Devices, o.Duration, o.Showcase = 3, 150, 100, 100, 24*time.Hour, false
-	benchPlace(b, o)
+	benchPlace(b, o, true)
 }
 
-// benchPlace is BenchmarkPlace on the scenario opts generates.
-func benchPlace(b *testing.B, opts gen.Options) {
+// benchPlace is BenchmarkPlace on the scenario opts generates; with ahead,
+// each round's alerts are named to the engine before it places them
+// (Engine.Ahead), as the store's writer names a batch's.
+func benchPlace(b *testing.B, opts gen.Options, ahead bool) {
 	alerts, _ := scenario(b, opts)
 	span := alerts[len(alerts)-1].LastActivityDateTime.Sub(alerts[0].FirstActivityDateTime) + 48*time.Hour
 	rounds := [2][]weft.Alert{make([]weft.Alert, len(alerts)), make([]weft.Alert, len(alerts))}
+	ptrs := [2][]*weft.Alert{make([]*weft.Alert, len(alerts)), make([]*weft.Alert, len(alerts))}
+	var e *Engine
 	shift := func(round int) []weft.Alert {
 		d := time.Duration(round) * span
 		out := rounds[round%2]
@@ -53,10 +64,14 @@ func benchPlace(b *testing.B, opts gen.Options) {
 			out[j].ID = src.ID + suffix
 			out[j].FirstActivityDateTime = src.FirstActivityDateTime.Add(d)
 			out[j].LastActivityDateTime = src.LastActivityDateTime.Add(d)
+			ptrs[round%2][j] = &out[j]
+		}
+		if ahead && e != nil {
+			e.Ahead(ptrs[round%2])
 		}
 		return out
 	}
-	warm, shifted := shift(0), shift(1)
+	warm := shift(0)
 	before := heapAfterGC()
 	cfg := DefaultConfig()
 	e, err := New(cfg)
@@ -65,10 +80,14 @@ func benchPlace(b *testing.B, opts gen.Options) {
 	}
 	var n int64
 	alloc := func() int64 { n++; return n }
+	if ahead {
+		e.Ahead(ptrs[0])
+	}
 	for i := range warm {
 		e.Place(&warm[i], alloc)
 	}
 	retained := heapAfterGC() - before
+	shifted := shift(1)
 	held := 0
 	newest := warm[len(warm)-1].LastActivityDateTime
 	for i := range warm {
@@ -150,14 +169,19 @@ func BenchmarkPlaceFreshAlerts(b *testing.B) {
 	}
 	var n int64
 	alloc := func() int64 { n++; return n }
-	for _, a := range decode(0) {
+	warm := decode(0)
+	e.Ahead(warm)
+	for _, a := range warm {
 		e.Place(a, alloc)
 	}
 	alerts := decode(1)
+	e.Ahead(alerts)
 	runtime.GC()
 	timeRounds(b, len(alerts), func(round int) {
 		alerts = nil
+		e.Ahead(nil)
 		alerts = decode(round)
+		e.Ahead(alerts)
 		runtime.GC()
 	}, func(j int) { e.Place(alerts[j], alloc) })
 }

@@ -34,6 +34,7 @@ type Engine struct {
 	tenants  map[string]*tenantState
 	last     *tenantState // the tenant asked for last (tenant)
 	scratch  scratch
+	ahead    ahead // the alerts to read ahead (Ahead)
 }
 
 // policy is a validated Config with its exclusions compiled.
@@ -103,6 +104,7 @@ func (e *Engine) Reset() {
 	e.ids.OnMerge = e.identityMerged
 	e.tenants = map[string]*tenantState{}
 	e.last = nil
+	e.Ahead(nil)
 }
 
 // Window is how far back in event time, from the newest alert, stored alerts
@@ -146,7 +148,10 @@ type Placement = weft.Placement
 // IncidentState is what the engine's blockers depend on (weft.IncidentState).
 type IncidentState = weft.IncidentState
 
-var _ weft.Correlator = (*Engine)(nil)
+var (
+	_ weft.Correlator = (*Engine)(nil)
+	_ weft.ReadAhead  = (*Engine)(nil)
+)
 
 // tenantState is one tenant's share of the engine.
 type tenantState struct {
@@ -160,6 +165,7 @@ type tenantState struct {
 	// of the engine's; prune puts the incidents it forgets in free.
 	slab      []incidentState
 	free      []*incidentState
+	spare     []*entry        // entries prune removed, for entry to use again (forget)
 	redirect  map[int64]int64 // merged incident → the one it went into
 	next      map[int64]int64 // full incident → its continuation
 	repeats   map[repeatKey]repeatGroup
@@ -171,9 +177,8 @@ type tenantState struct {
 	// identities the index held after the last one (NeedsRebuild).
 	pruned         bool
 	liveAfterPrune int
-	watermark      int64  // the latest event time placed (unix ns)
-	sink           uint64 // what prune read ahead, unused
-	placed         int    // alerts placed since the last prune
+	watermark      int64 // the latest event time placed (unix ns)
+	placed         int   // alerts placed since the last prune
 }
 
 // entry is what the engine remembers of one identity: the alerts that
@@ -435,15 +440,19 @@ func (x *scratch) sharedWith(id alertSeq) int {
 // Place puts a normalized alert into an incident and returns where and why;
 // alloc hands out the id of an incident it creates (the store's allocator).
 func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
+	ready := e.ahead.queue != nil && e.advance(a)
 	t := e.tenant(a.TenantID)
 	x := &e.scratch
 	first, last := a.FirstActivityDateTime.UnixNano(), a.LastActivityDateTime.UnixNano()
-	t.touch(a, x)
+	t.touch(a, x, ready)
+	e.ahead.issue(2, 4)
 	refs, principals, device, account := e.resolve(t, a)
 	rk := repeatKey{t.detector(detectorOf(a)), cmp.Or(device, account)}
+	e.ahead.issue(3, 4)
 
 	// Prevalence first, so that the decision sees this alert too.
 	ens := t.seen(refs, principals, first, x)
+	e.ahead.issue(4, 4)
 
 	sev := a.Severity.Rank()
 	group := t.nextGroup + 1 // the repeat group a new one would get
@@ -630,7 +639,7 @@ refs:
 // restored with SetIncident.
 func (e *Engine) Restore(a *weft.Alert, incidentID int64) {
 	t := e.tenant(a.TenantID)
-	t.touch(a, &e.scratch)
+	t.touch(a, &e.scratch, false)
 	refs, principals, device, account := e.resolve(t, a)
 	first := a.FirstActivityDateTime.UnixNano()
 	ens := t.seen(refs, principals, first, &e.scratch)

@@ -6,6 +6,7 @@ package correlate
 import (
 	"net/netip"
 	"slices"
+	"unsafe"
 
 	"github.com/weftxdr/weft"
 )
@@ -92,8 +93,10 @@ func (e *Engine) record(t *tenantState, a *weft.Alert, sev int, refs []ref, ens 
 // its parent to its entry in turn, would wait for one after the other: the
 // engine's state is tens of megabytes, and reading it is much of the
 // engine's time. The nodes found spare resolve their lookup; the sum of
-// what was read only keeps the compiler from dropping the loads.
-func (t *tenantState) touch(a *weft.Alert, x *scratch) {
+// what was read only keeps the compiler from dropping the loads. When the
+// alert is ready, the read-ahead across alerts (ahead.go) has brought its
+// state in already, and touch only finds the nodes.
+func (t *tenantState) touch(a *weft.Alert, x *scratch, ready bool) {
 	// The alert's own fields that Place reads, and the bytes of its
 	// detector's name, which it hashes.
 	sum := uint64(len(a.ID) + len(a.Severity) + len(a.Title))
@@ -122,9 +125,11 @@ func (t *tenantState) touch(a *weft.Alert, x *scratch) {
 		return
 	}
 	mask := uint64(len(idx.slots) - 1)
-	for _, ev := range x.evs {
-		for _, h := range ev.hs {
-			sum += idx.slots[h&mask]
+	if !ready {
+		for _, ev := range x.evs {
+			for _, h := range ev.hs {
+				sum += idx.slots[h&mask]
+			}
 		}
 	}
 	// An identifier is known when the first slot it probes holds it, as it
@@ -141,6 +146,11 @@ func (t *tenantState) touch(a *weft.Alert, x *scratch) {
 				parents = append(parents, nd.parent)
 			}
 		}
+	}
+	if ready {
+		x.nodes = parents
+		x.sink += sum
+		return
 	}
 	for _, p := range parents {
 		sum += uint64(t.ids.nodes[p].size)
@@ -291,11 +301,48 @@ func (e *Engine) routine(t *tenantState, refs []ref, ens []*entry, sev int, dete
 func (t *tenantState) entry(r ref) *entry {
 	en := t.index.get(r.id)
 	if en == nil {
-		en = &entry{strength: r.strength, private: r.private}
+		if n := len(t.spare); n > 0 {
+			en, t.spare = t.spare[n-1], t.spare[:n-1]
+			en.strength, en.private = r.strength, r.private
+		} else {
+			en = &entry{strength: r.strength, private: r.private}
+		}
 		t.index.put(r.id, en)
 	}
 	return en
 }
+
+// forget removes the entry of identity id, which prune found empty, and
+// keeps it for entry to use again: most identities come back a window or
+// two later (a user's next working day), and a new entry with its two
+// slices was three of the engine's four allocations an alert. Slices that
+// grew large are dropped, so that spare entries hold little.
+func (t *tenantState) forget(id IdentityID) {
+	en := t.index.get(id)
+	t.index.remove(id)
+	if len(t.spare) >= maxSpareEntries {
+		return
+	}
+	ss, ps := en.sightings[:0], en.principals.list[:0]
+	if cap(ss) > maxSpareSightings {
+		ss = nil
+	}
+	if cap(ps) > maxSparePrincipals {
+		ps = nil
+	}
+	*en = entry{sightings: ss, principals: principalSet{list: ps}}
+	t.spare = append(t.spare, en)
+}
+
+// maxSpareEntries bounds the entries a tenant keeps for reuse (forget),
+// and maxSpareSightings and maxSparePrincipals the room a spare entry keeps:
+// a tenant's spare entries hold at most about 16,000 × 1 KB, and never more
+// than its busiest window's entries did.
+const (
+	maxSpareEntries    = 1 << 14
+	maxSpareSightings  = 8
+	maxSparePrincipals = 8
+)
 
 // entryIndex maps a tenant's identities to their entries. IdentityIDs are
 // dense (node numbers of the tenant's identity forest), so a slice indexed
@@ -356,29 +403,36 @@ func (t *tenantState) prune(cutoff int64) {
 	dets := make(map[detectorID]bool, len(t.detectors))
 	oldest := t.alerts.next() // the oldest alert a sighting still refers to
 	// Backwards, since remove moves the last identity into the gap.
-	var sink uint64
+	var pf [3]uintptr
 	for k := len(t.index.live) - 1; k >= 0; k-- {
-		// Read ahead, as touch does: the entry pruneAhead places on, and
-		// the sightings and principals of the one half as far. remove
-		// moves only an identity already pruned, so those stay in place.
+		// Prefetch, as the read-ahead does (ahead.go): the entry
+		// pruneAhead places on, and the sightings and principals of the
+		// one half as far, whose entry came in pruneAhead/2 steps ago.
+		// remove moves only an identity already pruned, so those stay in
+		// place.
+		n := 0
 		if k >= pruneAhead {
-			sink += uint64(t.index.byID[t.index.live[k-pruneAhead]].pos)
+			pf[n] = uintptr(unsafe.Pointer(t.index.byID[t.index.live[k-pruneAhead]]))
+			n++
 		}
 		if k >= pruneAhead/2 {
 			ahead := t.index.byID[t.index.live[k-pruneAhead/2]]
 			if len(ahead.sightings) > 0 {
-				sink += uint64(ahead.sightings[0].last)
+				pf[n] = uintptr(unsafe.Pointer(&ahead.sightings[0]))
+				n++
 			}
 			if len(ahead.principals.list) > 0 {
-				sink += uint64(ahead.principals.list[0].id)
+				pf[n] = uintptr(unsafe.Pointer(&ahead.principals.list[0]))
+				n++
 			}
 		}
+		prefetch(pf[:n])
 		id := t.index.live[k]
 		en := t.index.byID[id]
 		en.sightings = pruneSightings(en.sightings, cutoff)
 		en.principals.prune(cutoff)
 		if len(en.sightings) == 0 && en.principals.len() == 0 {
-			t.index.remove(id)
+			t.forget(id)
 			continue
 		}
 		for j := range en.sightings {
@@ -450,7 +504,6 @@ func (t *tenantState) prune(cutoff int64) {
 	}
 	t.alerts.forgetBefore(oldest)
 	t.pruned, t.liveAfterPrune = true, t.index.len()
-	t.sink += sink
 }
 
 // pruneSightings removes the sightings whose alert ended before cutoff,

@@ -45,6 +45,7 @@ func ReplayPolicies(ps Policies, alerts []*weft.Alert) (ReplayResult, error) {
 	alloc := func() int64 { next++; return next }
 	res := ReplayResult{Incident: make(map[string]int64, len(alerts))}
 	members := map[int64][]string{}
+	e.Ahead(ordered)
 	for _, a := range ordered {
 		p := e.Place(a, alloc)
 		into := p.MergedInto

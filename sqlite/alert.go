@@ -317,6 +317,10 @@ func (w *batchWriter) write(ctx context.Context, alerts []*weft.Alert, enc *enco
 	if err := w.prepareImports(alerts); err != nil {
 		return fmt.Errorf("sqlite: store alerts: %w", err)
 	}
+	if ra, ok := w.corr.(weft.ReadAhead); ok {
+		ra.Ahead(alerts)
+		defer ra.Ahead(nil)
+	}
 	for i, a := range alerts {
 		if i%64 == 0 {
 			if err := ctx.Err(); err != nil {

@@ -1,0 +1,302 @@
+package correlate
+
+// Read-ahead across alerts.
+//
+// Placing an alert follows chains of dependent loads: from the alert to its
+// evidence records, to their identifiers and hashes, to the hashes' slots in
+// the identity index, to the identifiers' nodes, to their roots, to the
+// roots' index entries, to the entries' sightings and principals. The
+// engine's state is tens of megabytes, so most links of a chain miss the
+// processor's caches, and one alert's chain cannot overlap with itself: each
+// load needs the one before. touch overlaps the loads of one link across an
+// alert's identifiers, and still waits once per link.
+//
+// Ahead names the alerts Place will be given next. Each Place then moves
+// each of the next aheadDepth alerts one link down its chain (aheadStage):
+// it reads the link an earlier Place prefetched, now in the cache, and
+// notes the addresses of the next, which Place prefetches, in four parts
+// as it goes (issue), with instructions that do not wait for memory
+// (prefetch). An alert that went through every stage is ready: touch then
+// only finds its nodes. docs/benchmarks.md has what it saves.
+//
+// Invariant: read-ahead decides nothing. It reads the engine's state and
+// prefetches; the nodes and entries it finds are only used to compute what
+// to prefetch next, and touch and resolve look everything up again. A hint
+// that is stale (state changed since), wrong (an alert Place is never
+// given) or dropped changes no placement, only the time it takes
+// (TestAheadChangesNothing).
+
+import (
+	"unsafe"
+
+	"github.com/weftxdr/weft"
+)
+
+// aheadDepth is how many alerts are read ahead, one per link of the chain
+// the stages of aheadStage follow.
+const aheadDepth = 8
+
+// aheadSkip is how far down the queue Place looks for the alert it is
+// given: the alerts before it, never placed (a batch's duplicates), are
+// skipped.
+const aheadSkip = 64
+
+// aheadIDs is how many identifiers of one alert are read ahead; an alert
+// with more has the rest looked up as without read-ahead.
+const aheadIDs = 32
+
+// aheadAddrs bounds what one Place prefetches; a power of two.
+const aheadAddrs = 256
+
+// addSpan covers at most 128 bytes: an entry must fit.
+const _ = 128 - unsafe.Sizeof(entry{})
+
+// ahead is the read-ahead's state (Engine.Ahead).
+type ahead struct {
+	queue  []*weft.Alert
+	pos    int // queue[pos] is the alert Place is expected to be given next
+	slots  [aheadDepth]aheadSlot
+	addrs  [aheadAddrs]uintptr // what one Place prefetches
+	n      uint                // addresses noted in addrs (add)
+	issued uint                // of them, those prefetched (issue)
+}
+
+// aheadSlot is what the read-ahead learnt of one alert in the queue. Its
+// only pointer is the tenant: the addresses it keeps are only prefetched,
+// never dereferenced, and the entries it found are looked up again.
+type aheadSlot struct {
+	q     int          // the alert's index in the queue
+	stage int          // the last stage run for it
+	t     *tenantState // its tenant, nil when the engine has none yet
+	n     int          // identifiers in hs, vals and nodes
+	hs    [aheadIDs]uint64
+	vals  [aheadIDs]uintptr // the bytes of the identifiers' values
+	// nodes holds the node of each identifier (stage 5), then its root
+	// (6), noNode when there is none, it repeats the identifier before's,
+	// or it has no index entry (7).
+	nodes [aheadIDs]uint32
+}
+
+// add notes address p for prefetching. Past aheadAddrs addresses it
+// overwrites the first ones, which then go unprefetched.
+func (x *ahead) add(p unsafe.Pointer) {
+	x.addrs[x.n%aheadAddrs] = uintptr(p)
+	x.n++
+}
+
+// addSpan notes the cache lines of the n bytes at p (n at most 128).
+func (x *ahead) addSpan(p unsafe.Pointer, n int) {
+	x.add(p)
+	if n > 64 {
+		x.add(unsafe.Add(p, 64))
+	}
+	x.add(unsafe.Add(p, n-1))
+}
+
+// addString notes the bytes of v for prefetching.
+func (x *ahead) addString(v string) {
+	if len(v) > 0 {
+		x.add(unsafe.Pointer(unsafe.StringData(v)))
+	}
+}
+
+// Ahead tells the engine which alerts it will be asked to place next, in
+// order, so that each Place can prefetch, without waiting for it, the state
+// the following ones will need. It is a hint: alerts of the list that are never placed
+// are skipped, and Place forgets the list when it is given an alert that
+// is not among the next aheadSkip of it. The engine keeps the slice until
+// then or until the next call; the alerts must not change meanwhile, as they
+// must not while they are placed. Ahead(nil) forgets the list.
+func (e *Engine) Ahead(next []*weft.Alert) {
+	x := &e.ahead
+	x.queue, x.pos, x.n, x.issued = next, 0, 0, 0
+	for i := range x.slots {
+		x.slots[i].q, x.slots[i].stage, x.slots[i].t = -1, 0, nil
+	}
+}
+
+// advance is called by Place for alert a: it finds a among the next alerts
+// of the queue and moves each alert after it one stage on. It reports
+// whether a went through every stage, and so is ready: its state is in the
+// cache.
+func (e *Engine) advance(a *weft.Alert) (ready bool) {
+	x := &e.ahead
+	q := x.pos
+	for q < len(x.queue) && q < x.pos+aheadSkip && x.queue[q] != a {
+		q++
+	}
+	if q == len(x.queue) || q == x.pos+aheadSkip { // not a hinted alert: the hint is wrong
+		e.Ahead(nil)
+		return false
+	}
+	s := &x.slots[q%aheadDepth]
+	ready = s.q == q && s.stage == aheadDepth
+	x.pos = q + 1
+	x.n = 0
+	for k := range aheadDepth {
+		q := x.pos + k
+		if q >= len(x.queue) {
+			break
+		}
+		s := &x.slots[q%aheadDepth]
+		if s.q != q {
+			s.q, s.stage, s.t = q, 0, nil
+		}
+		// The alert placed next gets the last stage; each one further on
+		// one stage less. An alert that missed stages (the queue skipped
+		// ahead) runs them now, waiting for memory as touch would.
+		for want := aheadDepth - k; s.stage < want; {
+			s.stage++
+			e.aheadStage(x.queue[q], s)
+		}
+	}
+	x.issued = 0
+	x.issue(1, 4)
+	return ready
+}
+
+// issue prefetches the first part/parts of the addresses noted, those of
+// them not issued yet. Place issues them in parts as it goes, so that they
+// do not all wait at once for the processor's few outstanding misses.
+func (x *ahead) issue(part, parts uint) {
+	n := min(x.n, uint(aheadAddrs))
+	to := n * part / parts
+	if to > x.issued {
+		prefetch(x.addrs[x.issued:to])
+		x.issued = to
+	}
+}
+
+// aheadStage runs stage s.stage for alert a: it reads what the stage
+// before prefetched and notes the addresses of the next link in e.ahead.
+func (e *Engine) aheadStage(a *weft.Alert, s *aheadSlot) {
+	x := &e.ahead
+	switch s.stage {
+	case 1: // the alert's fields that Place reads
+		x.addSpan(unsafe.Pointer(&a.ID), 32) // and TenantID
+		x.addSpan(unsafe.Pointer(&a.Title), 16)
+		x.addSpan(unsafe.Pointer(&a.Severity), 16)
+		x.addSpan(unsafe.Pointer(&a.DetectorID), 16)
+		x.addSpan(unsafe.Pointer(&a.FirstActivityDateTime), 48) // and LastActivityDateTime
+		x.addSpan(unsafe.Pointer(&a.Evidence), 24)
+		return
+	case 2: // its evidence records: the type, identifiers and hashes lead a record (weft.Evidence)
+		if s.t = e.last; s.t == nil || s.t.id != a.TenantID {
+			s.t = e.tenants[a.TenantID]
+		}
+		for i := range a.Evidence {
+			x.addSpan(unsafe.Pointer(&a.Evidence[i]), 72)
+		}
+		x.addString(detectorOf(a))
+		x.addString(a.TenantID)
+		return
+	case 3: // the identifiers and their hashes, which Identify keeps in one array each
+		s.n = 0
+		for i := range a.Evidence {
+			ev := &a.Evidence[i]
+			ids, hs := ev.Identifiers(), ev.IdentifierHashes()
+			if len(hs) == 0 {
+				continue
+			}
+			x.add(unsafe.Pointer(&hs[0]))
+			x.add(unsafe.Pointer(&ids[0]))
+			x.add(unsafe.Pointer(&ids[len(ids)-1]))
+		}
+		return
+	case 4: // their hashes' slots in the identity index, and their values' bytes
+		s.n = 0
+		for i := range a.Evidence {
+			ev := &a.Evidence[i]
+			ids, hs := ev.Identifiers(), ev.IdentifierHashes()
+			for k := 0; k < len(hs) && s.n < aheadIDs; k++ {
+				s.hs[s.n] = hs[k]
+				s.vals[s.n] = uintptr(unsafe.Pointer(unsafe.StringData(ids[k].Value)))
+				s.n++
+			}
+		}
+	}
+	t := s.t
+	if t == nil || len(t.ids.index.slots) == 0 {
+		return
+	}
+	slots, nodes := t.ids.index.slots, t.ids.nodes
+	mask := uint64(len(slots) - 1)
+	switch s.stage {
+	case 4:
+		for k := range s.n {
+			x.add(unsafe.Pointer(&slots[s.hs[k]&mask]))
+			if s.vals[k] != 0 {
+				x.addrs[x.n%aheadAddrs] = s.vals[k]
+				x.n++
+			}
+		}
+	case 5: // the nodes the slots name
+		for k := range s.n {
+			h := s.hs[k]
+			n := uint32(noNode)
+			if v := slots[h&mask]; v != 0 && v>>32 == h>>32 && int(uint32(v)-1) < len(nodes) {
+				n = uint32(v) - 1
+				x.add(unsafe.Pointer(&nodes[n]))
+			}
+			s.nodes[k] = n
+		}
+	case 6: // the nodes' roots (a weak name's candidate), their values' bytes, and the roots' places in the entry index
+		for k := range s.n {
+			n := s.nodes[k]
+			if n == noNode {
+				continue
+			}
+			nd := &nodes[n]
+			x.addString(nd.id.Value)
+			p := nd.parent
+			if nd.weak && nd.ncand == 1 && !nd.many {
+				p = nd.cand[0]
+			}
+			if k > 0 && s.nodes[k-1] == p { // a record's identifiers most often share their root
+				s.nodes[k] = noNode
+				continue
+			}
+			s.nodes[k] = p
+			x.add(unsafe.Pointer(&nodes[p]))
+			if id := int(p) + 1; id < len(t.index.byID) {
+				x.add(unsafe.Pointer(&t.index.byID[id]))
+			}
+		}
+	case 7: // the roots' entries
+		for k := range s.n {
+			if p := s.nodes[k]; p != noNode {
+				if en := t.index.get(IdentityID(p + 1)); en != nil {
+					x.addSpan(unsafe.Pointer(en), int(unsafe.Sizeof(*en)))
+				} else {
+					s.nodes[k] = noNode
+				}
+			}
+		}
+	case 8: // the entries' sightings (and where the alert's will go) and principals
+		for k := range s.n {
+			p := s.nodes[k]
+			if p == noNode {
+				continue
+			}
+			en := t.index.get(IdentityID(p + 1))
+			if en == nil { // pruned since
+				continue
+			}
+			if n := len(en.sightings); n > 0 {
+				x.add(unsafe.Pointer(&en.sightings[0]))
+				x.add(unsafe.Pointer(&en.sightings[n-1]))
+				if n < cap(en.sightings) {
+					x.addSpan(unsafe.Pointer(&en.sightings[:n+1][n]), int(unsafe.Sizeof(sighting{})))
+				}
+			}
+			if n := len(en.principals.list); n > 0 {
+				x.add(unsafe.Pointer(&en.principals.list[min(en.principals.old, n-1)]))
+				x.add(unsafe.Pointer(&en.principals.list[n-1]))
+			}
+		}
+		// The incident state the alert's incident may be made in.
+		if n := len(t.free); n > 0 {
+			x.add(unsafe.Pointer(t.free[n-1]))
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package correlate
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/weftxdr/weft"
+	"github.com/weftxdr/weft/gen"
+)
+
+// TestAheadChangesNothing holds the read-ahead's invariant (ahead.go): an
+// engine told the alerts to come places them exactly as one that is not,
+// and so does one given a wrong hint: alerts it never places, alerts left
+// out, a list dropped and given again, tenants that do not exist yet.
+func TestAheadChangesNothing(t *testing.T) {
+	opts := gen.DefaultOptions()
+	opts.Attacks, opts.NoiseAlerts = 12, 3000
+	src, _ := scenario(t, opts)
+	span := src[len(src)-1].LastActivityDateTime.Sub(src[0].FirstActivityDateTime) + 48*time.Hour
+	var alerts []*weft.Alert
+	for round := range 2 { // the second round past the windows, so that pruning runs
+		d := time.Duration(round) * span
+		for i, s := range src {
+			a := *s
+			a.ID = fmt.Sprint(s.ID, "-", round)
+			a.FirstActivityDateTime = s.FirstActivityDateTime.Add(d)
+			a.LastActivityDateTime = s.LastActivityDateTime.Add(d)
+			a.TenantID = fmt.Sprint("t", i%3)
+			alerts = append(alerts, &a)
+		}
+	}
+	run := func(hint func(e *Engine, i int)) []string {
+		e := newTestEngine(t, DefaultConfig()).Engine
+		var n int64
+		alloc := func() int64 { n++; return n }
+		var out []string
+		for i, a := range alerts {
+			hint(e, i)
+			out = append(out, fmt.Sprintf("%+v", e.Place(a, alloc)))
+		}
+		return out
+	}
+	want := run(func(*Engine, int) {})
+	extra := &weft.Alert{ID: "never-placed", TenantID: "t9", Evidence: alerts[0].Evidence}
+	for name, hint := range map[string]func(e *Engine, i int){
+		"the alerts to come": func(e *Engine, i int) {
+			if i == 0 {
+				e.Ahead(alerts)
+			}
+		},
+		"in batches, with alerts never placed among them": func(e *Engine, i int) {
+			if i%100 == 0 {
+				var batch []*weft.Alert
+				for j, a := range alerts[i:min(i+100, len(alerts))] {
+					if j%7 == 3 {
+						batch = append(batch, extra)
+					}
+					batch = append(batch, a)
+				}
+				e.Ahead(batch)
+			}
+		},
+		"with alerts left out and hints dropped": func(e *Engine, i int) {
+			switch {
+			case i%500 == 0:
+				var batch []*weft.Alert
+				for j, a := range alerts[i:min(i+500, len(alerts))] {
+					if j%11 != 5 {
+						batch = append(batch, a)
+					}
+				}
+				e.Ahead(batch)
+			case i%500 == 250:
+				e.Ahead(nil)
+			}
+		},
+		"wrong alerts only": func(e *Engine, i int) {
+			if i%50 == 0 {
+				e.Ahead(alerts[len(alerts)-50:])
+			}
+		},
+	} {
+		got := run(hint)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s: alert %d placed as %s, want %s", name, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestAheadFollows checks that the read-ahead follows a hinted queue, skipping
+// the alerts never placed, rather than dropping it: what it reads ahead is
+// the alert that comes next.
+func TestAheadFollows(t *testing.T) {
+	opts := gen.DefaultOptions()
+	opts.Attacks, opts.NoiseAlerts = 3, 200
+	alerts, _ := scenario(t, opts)
+	e := newTestEngine(t, DefaultConfig()).Engine
+	var n int64
+	alloc := func() int64 { n++; return n }
+	extra := &weft.Alert{ID: "never-placed", TenantID: alerts[0].TenantID}
+	var batch []*weft.Alert
+	for i, a := range alerts {
+		if i%5 == 2 {
+			batch = append(batch, extra, extra)
+		}
+		batch = append(batch, a)
+	}
+	e.Ahead(batch)
+	for i, a := range alerts {
+		e.Place(a, alloc)
+		if e.ahead.queue == nil {
+			t.Fatalf("the hint was dropped at alert %d", i)
+		}
+		if next := e.ahead.pos; next < len(batch) && batch[next] != extra {
+			s := e.ahead.slots[next%aheadDepth]
+			if s.q != next || s.stage != aheadDepth {
+				t.Fatalf("after alert %d, the next one (queue %d) is at stage %d of slot for %d, want %d", i, next, s.stage, s.q, aheadDepth)
+			}
+		}
+	}
+}
