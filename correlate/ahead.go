@@ -45,6 +45,13 @@ const aheadSkip = 64
 // with more has the rest looked up as without read-ahead.
 const aheadIDs = 32
 
+// aheadMinNodes is the size of a tenant's identity forest below which
+// nothing is read ahead while its alerts are placed: with fewer identifiers
+// than this, a tenant's state is a few megabytes, which the caches keep, and
+// reading it ahead costs more than it saves (BenchmarkPlaceCacheResident).
+// A variable, so that tests can read ahead on small scenarios.
+var aheadMinNodes = 1 << 14
+
 // aheadAddrs bounds what one Place prefetches; a power of two.
 const aheadAddrs = 256
 
@@ -132,7 +139,10 @@ func (e *Engine) advance(a *weft.Alert) (ready bool) {
 	s := &x.slots[q%aheadDepth]
 	ready = s.q == q && s.stage == aheadDepth
 	x.pos = q + 1
-	x.n = 0
+	x.n, x.issued = 0, 0
+	if t := e.last; t != nil && t.id == a.TenantID && len(t.ids.nodes) < aheadMinNodes {
+		return false // the tenant's state stays in the caches: nothing to read ahead
+	}
 	for k := range aheadDepth {
 		q := x.pos + k
 		if q >= len(x.queue) {
@@ -150,7 +160,6 @@ func (e *Engine) advance(a *weft.Alert) (ready bool) {
 			e.aheadStage(x.queue[q], s)
 		}
 	}
-	x.issued = 0
 	x.issue(1, 4)
 	return ready
 }

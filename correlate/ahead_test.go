@@ -14,6 +14,7 @@ import (
 // and so does one given a wrong hint: alerts it never places, alerts left
 // out, a list dropped and given again, tenants that do not exist yet.
 func TestAheadChangesNothing(t *testing.T) {
+	readAheadSmall(t)
 	opts := gen.DefaultOptions()
 	opts.Attacks, opts.NoiseAlerts = 12, 3000
 	src, _ := scenario(t, opts)
@@ -94,6 +95,7 @@ func TestAheadChangesNothing(t *testing.T) {
 // the alerts never placed, rather than dropping it: what it reads ahead is
 // the alert that comes next.
 func TestAheadFollows(t *testing.T) {
+	readAheadSmall(t)
 	opts := gen.DefaultOptions()
 	opts.Attacks, opts.NoiseAlerts = 3, 200
 	alerts, _ := scenario(t, opts)
@@ -120,5 +122,42 @@ func TestAheadFollows(t *testing.T) {
 				t.Fatalf("after alert %d, the next one (queue %d) is at stage %d of slot for %d, want %d", i, next, s.stage, s.q, aheadDepth)
 			}
 		}
+	}
+}
+
+// readAheadSmall makes the engine read ahead for the small tenants of a
+// test (aheadMinNodes), until the test ends.
+func readAheadSmall(t *testing.T) {
+	old := aheadMinNodes
+	aheadMinNodes = 0
+	t.Cleanup(func() { aheadMinNodes = old })
+}
+
+// TestAheadSkipsSmallTenants checks that a tenant whose state stays in the
+// caches is placed without reading ahead, and one past aheadMinNodes with.
+func TestAheadSkipsSmallTenants(t *testing.T) {
+	opts := gen.DefaultOptions()
+	opts.Attacks, opts.NoiseAlerts = 3, 200
+	alerts, _ := scenario(t, opts)
+	e := newTestEngine(t, DefaultConfig()).Engine
+	var n int64
+	alloc := func() int64 { n++; return n }
+	e.Ahead(alerts)
+	e.Place(alerts[0], alloc) // the engine knows the tenant from then on
+	noted := 0
+	for _, a := range alerts[1:100] {
+		e.Place(a, alloc)
+		noted += int(e.ahead.n)
+	}
+	if noted != 0 {
+		t.Fatalf("a small tenant's state was read ahead: %d addresses", noted)
+	}
+	readAheadSmall(t)
+	for _, a := range alerts[100:200] {
+		e.Place(a, alloc)
+		noted += int(e.ahead.n)
+	}
+	if noted == 0 {
+		t.Fatal("nothing was read ahead with aheadMinNodes at 0")
 	}
 }
