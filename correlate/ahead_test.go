@@ -96,12 +96,7 @@ func TestAheadChangesNothing(t *testing.T) {
 // the alert that comes next.
 func TestAheadFollows(t *testing.T) {
 	readAheadSmall(t)
-	opts := gen.DefaultOptions()
-	opts.Attacks, opts.NoiseAlerts = 3, 200
-	alerts, _ := scenario(t, opts)
-	e := newTestEngine(t, DefaultConfig()).Engine
-	var n int64
-	alloc := func() int64 { n++; return n }
+	alerts, e, alloc := tinyScenario(t)
 	extra := &weft.Alert{ID: "never-placed", TenantID: alerts[0].TenantID}
 	var batch []*weft.Alert
 	for i, a := range alerts {
@@ -136,12 +131,7 @@ func readAheadSmall(t *testing.T) {
 // TestAheadSkipsSmallTenants checks that a tenant whose state stays in the
 // caches is placed without reading ahead, and one past aheadMinNodes with.
 func TestAheadSkipsSmallTenants(t *testing.T) {
-	opts := gen.DefaultOptions()
-	opts.Attacks, opts.NoiseAlerts = 3, 200
-	alerts, _ := scenario(t, opts)
-	e := newTestEngine(t, DefaultConfig()).Engine
-	var n int64
-	alloc := func() int64 { n++; return n }
+	alerts, e, alloc := tinyScenario(t)
 	e.Ahead(alerts)
 	e.Place(alerts[0], alloc) // the engine knows the tenant from then on
 	noted := 0
@@ -160,4 +150,14 @@ func TestAheadSkipsSmallTenants(t *testing.T) {
 	if noted == 0 {
 		t.Fatal("nothing was read ahead with aheadMinNodes at 0")
 	}
+}
+
+// tinyScenario returns the alerts of a small generated scenario (about 200),
+// an engine with the default policy, and an incident id allocator.
+func tinyScenario(t *testing.T) ([]*weft.Alert, *Engine, func() int64) {
+	opts := gen.DefaultOptions()
+	opts.Attacks, opts.NoiseAlerts = 3, 200
+	alerts, _ := scenario(t, opts)
+	var n int64
+	return alerts, newTestEngine(t, DefaultConfig()).Engine, func() int64 { n++; return n }
 }
