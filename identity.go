@@ -92,10 +92,7 @@ func (e *Evidence) Identifiers() []Identifier {
 // change to evidence after Identify must be followed by another Identify.
 //
 // The identifiers of all the alert's records share one array, and their
-// hashes another: the correlation engine reads them all for every alert,
-// and an alert's few cache lines of them cost less to read than one
-// small allocation per record each (and two allocations an alert cost
-// less than two a record).
+// hashes another: two allocations an alert instead of two a record.
 func (a *Alert) Identify() {
 	var all []Identifier
 	var small [16]int

@@ -246,8 +246,8 @@ type Correlator interface {
 
 // ReadAhead is implemented by a Correlator that can prepare for the alerts
 // it will be asked to place next: the store names a batch's alerts, in the
-// order it will place or restore them, before it does, and nil after. It is
-// a hint, which changes no decision.
+// order it will place them, before it does, and nil after. It is a hint,
+// which changes no decision.
 type ReadAhead interface {
 	Ahead(next []*Alert)
 }

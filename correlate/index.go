@@ -314,9 +314,10 @@ func (t *tenantState) entry(r ref) *entry {
 
 // forget removes the entry of identity id, which prune found empty, and
 // keeps it for entry to use again: most identities come back a window or
-// two later (a user's next working day), and a new entry with its two
-// slices was three of the engine's four allocations an alert. Slices that
-// grew large are dropped, so that spare entries hold little.
+// two later (a user's next working day), and new entries with their two
+// slices were most of the engine's allocations (2 an alert with the reuse,
+// 4 without). Slices that grew large are dropped, so that spare entries
+// hold little.
 func (t *tenantState) forget(id IdentityID) {
 	en := t.index.get(id)
 	t.index.remove(id)
