@@ -190,9 +190,6 @@ func (e *Engine) aheadStage(a *weft.Alert, s *aheadSlot) {
 		x.addSpan(unsafe.Pointer(&a.Evidence), 24)
 		return
 	case 2: // its evidence records: the type, identifiers and hashes lead a record (weft.Evidence)
-		if s.t = e.last; s.t == nil || s.t.id != a.TenantID {
-			s.t = e.tenants[a.TenantID]
-		}
 		for i := range a.Evidence {
 			x.addSpan(unsafe.Pointer(&a.Evidence[i]), 72)
 		}
@@ -200,7 +197,10 @@ func (e *Engine) aheadStage(a *weft.Alert, s *aheadSlot) {
 		x.addString(a.TenantID)
 		return
 	case 3: // the identifiers and their hashes, which Identify keeps in one array each
-		s.n = 0
+		// The tenant, now that its id's bytes are in the cache.
+		if s.t = e.last; s.t == nil || s.t.id != a.TenantID {
+			s.t = e.tenants[a.TenantID]
+		}
 		for i := range a.Evidence {
 			ev := &a.Evidence[i]
 			ids, hs := ev.Identifiers(), ev.IdentifierHashes()
@@ -234,7 +234,7 @@ func (e *Engine) aheadStage(a *weft.Alert, s *aheadSlot) {
 	case 4:
 		for k := range s.n {
 			x.add(unsafe.Pointer(&slots[s.hs[k]&mask]))
-			if s.vals[k] != 0 {
+			if s.vals[k] != 0 { // add, for an address kept as a number
 				x.addrs[x.n%aheadAddrs] = s.vals[k]
 				x.n++
 			}
