@@ -143,12 +143,13 @@ func (t *tenantState) touch(a *weft.Alert, x *scratch, ready bool) {
 				if nd.id == ev.ids[k] {
 					known[int(ev.off)+k] = uint32(s)
 				}
-				parents = append(parents, nd.parent)
+				if !ready { // else the read-ahead brought the parents in
+					parents = append(parents, nd.parent)
+				}
 			}
 		}
 	}
 	if ready {
-		x.nodes = parents
 		x.sink += sum
 		return
 	}
