@@ -35,7 +35,7 @@ func (e *Engine) MoveAlert(tenantID, alertID string, from, to int64) {
 	if from == to {
 		return
 	}
-	if t.incidents[to] == nil {
+	if t.incidents.get(to) == nil {
 		t.create(to)
 	}
 	moved := false
@@ -47,17 +47,16 @@ func (e *Engine) MoveAlert(tenantID, alertID string, from, to int64) {
 			}
 		}
 	}
-	for k, g := range t.repeats {
+	t.repeats.each(func(_ repeatKey, g *repeatGroup) {
 		if g.alert == alertID { // the group's latest alert: its next repeats go where it went
 			g.incident = to
-			t.repeats[k] = g
 		}
-	}
+	})
 	if moved {
-		if f := t.incidents[from]; f != nil && f.size > 0 {
+		if f := t.incidents.get(from); f != nil && f.size > 0 {
 			f.size--
 		}
-		t.incidents[to].size++
+		t.incidents.get(to).size++
 	}
 	t.keepApart(from, to)
 }
@@ -72,19 +71,19 @@ func (e *Engine) MoveAlert(tenantID, alertID string, from, to int64) {
 func (e *Engine) MergeIncidents(tenantID string, into int64, from []int64) {
 	t := e.tenant(tenantID)
 	into = t.resolve(into)
-	if t.incidents[into] == nil {
+	if t.incidents.get(into) == nil {
 		t.create(into)
 	}
-	k := t.incidents[into]
+	k := t.incidents.get(into)
 	for _, f := range from {
 		f = t.resolve(f)
 		if f == into {
 			continue
 		}
-		g := t.incidents[f]
+		g := t.incidents.get(f)
 		if g == nil {
 			t.create(f)
-			g = t.incidents[f]
+			g = t.incidents.get(f)
 		}
 		k.size += g.size
 		for x := range g.apart {
@@ -102,7 +101,7 @@ func (e *Engine) MergeIncidents(tenantID string, into int64, from []int64) {
 			}
 			delete(t.next, f)
 		}
-		delete(t.incidents, f)
+		t.incidents.delete(f)
 		t.redirect[f] = into
 	}
 	for x := range k.apart {
@@ -123,10 +122,10 @@ func (t *tenantState) keepApart(a, b int64) {
 		return
 	}
 	for _, p := range [][2]int64{{a, b}, {b, a}} {
-		inc := t.incidents[p[0]]
+		inc := t.incidents.get(p[0])
 		if inc == nil {
 			t.create(p[0])
-			inc = t.incidents[p[0]]
+			inc = t.incidents.get(p[0])
 		}
 		if inc.apart == nil {
 			inc.apart = map[int64]bool{}

@@ -21,10 +21,10 @@ func TestMergeIncidents(t *testing.T) {
 		if p.IncidentID != y.IncidentID || p.New || len(p.Merged) != 0 {
 			t.Fatalf("an alert linking to the merged incident %d got %+v; want it in %d", x.IncidentID, p, y.IncidentID)
 		}
-		if got := e.tenant(tenant).incidents[y.IncidentID].size; got != 3 {
+		if got := e.tenant(tenant).incidents.get(y.IncidentID).size; got != 3 {
 			t.Errorf("got size %d, want 3", got)
 		}
-		if _, ok := e.tenant(tenant).incidents[x.IncidentID]; ok {
+		if e.tenant(tenant).incidents.get(x.IncidentID) != nil {
 			t.Errorf("incident %d is still known after its merge", x.IncidentID)
 		}
 	})
@@ -47,7 +47,7 @@ func TestMergeIncidents(t *testing.T) {
 		y := e.Place(alertAt("", time.Minute, device("ws-mi6")))
 		e.MoveAlert(tenant, "unknown", x.IncidentID, y.IncidentID) // keeps them apart
 		e.MergeIncidents(tenant, x.IncidentID, []int64{y.IncidentID})
-		if ap := e.tenant(tenant).incidents[x.IncidentID].apart; len(ap) != 0 {
+		if ap := e.tenant(tenant).incidents.get(x.IncidentID).apart; len(ap) != 0 {
 			t.Fatalf("got apart %v; want none: the incident is not kept apart from itself", ap)
 		}
 	})

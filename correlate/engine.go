@@ -159,7 +159,7 @@ type tenantState struct {
 	pol       *policy
 	ids       *tenantIdentities // the tenant's identities in Engine.ids
 	index     entryIndex
-	incidents map[int64]*incidentState
+	incidents incidentTable
 	// slab and free hold incidentStates for create: most incidents of a
 	// stream have one alert, so one allocation per incident would be most
 	// of the engine's; prune puts the incidents it forgets in free.
@@ -168,7 +168,7 @@ type tenantState struct {
 	spare     []*entry        // entries prune removed, for entry to use again (forget)
 	redirect  map[int64]int64 // merged incident → the one it went into
 	next      map[int64]int64 // full incident → its continuation
-	repeats   map[repeatKey]repeatGroup
+	repeats   repeatTable
 	alerts    alertTable            // the alerts sightings refer to
 	detectors map[string]detectorID // detectors by name (detectorOf); prune forgets those no state refers to
 	lastDet   detectorID            // the newest detector number
@@ -271,7 +271,7 @@ type incidentState struct {
 // change, or at start-up). Unknown incidents are added with no alerts.
 func (e *Engine) SetIncident(tenantID string, s IncidentState) {
 	t := e.tenant(tenantID)
-	inc := t.incidents[t.resolve(s.ID)]
+	inc := t.incidents.get(t.resolve(s.ID))
 	if inc == nil {
 		inc = t.create(s.ID)
 	}
@@ -298,10 +298,8 @@ func (e *Engine) tenant(id string) *tenantState {
 			id:        id,
 			pol:       pol,
 			ids:       e.ids.tenant(id),
-			incidents: map[int64]*incidentState{},
 			redirect:  map[int64]int64{},
 			next:      map[int64]int64{},
-			repeats:   map[repeatKey]repeatGroup{},
 			detectors: map[string]detectorID{},
 		}
 		e.tenants[id] = t
@@ -448,6 +446,11 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	e.ahead.issue(2, 4)
 	refs, principals, device, account := e.resolve(t, a)
 	rk := repeatKey{t.detector(detectorOf(a)), cmp.Or(device, account)}
+	if p := t.repeats.addr(rk); p != 0 && rk.anchor != 0 {
+		// Looked up after seen, by when the slot is in the cache.
+		pf := [1]uintptr{p}
+		prefetch(pf[:])
+	}
 	e.ahead.issue(3, 4)
 
 	// Prevalence first, so that the decision sees this alert too.
@@ -557,7 +560,7 @@ refs:
 	links := x.links
 	for k := range links {
 		l := &links[k]
-		if inc := t.incidents[l.incident]; inc != nil && inc.status == weft.IncidentStatusResolved {
+		if inc := t.incidents.get(l.incident); inc != nil && inc.status == weft.IncidentStatusResolved {
 			p.Related = append(p.Related, l.incident)
 			continue
 		}
@@ -597,10 +600,10 @@ refs:
 		}
 		// A full incident does not drop the alert: it goes to the newest
 		// continuation, or to a new one.
-		for inc = t.incidents[p.IncidentID]; inc.size >= t.pol.cfg.MaxIncidentAlerts; {
+		for inc = t.incidents.get(p.IncidentID); inc.size >= t.pol.cfg.MaxIncidentAlerts; {
 			if n, ok := t.next[p.IncidentID]; ok {
 				p.IncidentID = t.resolve(n)
-				inc = t.incidents[p.IncidentID]
+				inc = t.incidents.get(p.IncidentID)
 				continue
 			}
 			full := p.IncidentID
@@ -644,7 +647,7 @@ func (e *Engine) Restore(a *weft.Alert, incidentID int64) {
 	first := a.FirstActivityDateTime.UnixNano()
 	ens := t.seen(refs, principals, first, &e.scratch)
 	id := t.resolve(incidentID)
-	inc := t.incidents[id]
+	inc := t.incidents.get(id)
 	if inc == nil {
 		inc = t.create(id)
 	}

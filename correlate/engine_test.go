@@ -308,7 +308,7 @@ func TestStateStaysBounded(t *testing.T) {
 		e.Place(alertAt("", time.Duration(i)*time.Minute, device(fmt.Sprintf("dev-%d", i))))
 	}
 	ts := e.tenants[weft.DefaultTenantID]
-	if n := len(ts.incidents); n > 2*24*60+pruneEvery {
+	if n := ts.incidents.len(); n > 2*24*60+pruneEvery {
 		t.Fatalf("%d incidents held after 20 days; the windows need about %d", n, 24*60)
 	}
 	if n := ts.index.len(); n > 2*24*60+pruneEvery {
@@ -347,15 +347,15 @@ func TestRecycledStateStartsClean(t *testing.T) {
 	}
 	ts := e.tenants[weft.DefaultTenantID]
 	for _, id := range old {
-		if ts.incidents[id] != nil {
+		if ts.incidents.get(id) != nil {
 			t.Fatalf("incident %d of three days ago is still held", id)
 		}
 	}
-	for id, inc := range ts.incidents {
+	ts.incidents.each(func(id int64, inc *incidentState) {
 		if inc.id != id || inc.assignedTo != "" || inc.apart != nil || inc.status != weft.IncidentStatusActive {
 			t.Fatalf("incident %d holds %+v", id, *inc)
 		}
-	}
+	})
 	a := e.Place(alertAt("", 80*time.Hour, device("x1")))
 	b := e.Place(alertAt("", 80*time.Hour+time.Minute, device("x2")))
 	c := e.Place(alertAt("", 80*time.Hour+2*time.Minute, device("x1"), device("x2")))

@@ -401,7 +401,8 @@ func (x *entryIndex) len() int { return len(x.live) }
 // can link to any more needs no state, so the state stays bounded by what
 // the windows hold.
 func (t *tenantState) prune(cutoff int64) {
-	live := make(map[int64]bool, len(t.incidents)+len(t.redirect)) // at most these, so that it never grows
+	t.incidents.clearMarks()
+	var lm liveMarks
 	dets := make(map[detectorID]bool, len(t.detectors))
 	oldest := t.alerts.next() // the oldest alert a sighting still refers to
 	// Backwards, since remove moves the last identity into the gap.
@@ -442,7 +443,7 @@ func (t *tenantState) prune(cutoff int64) {
 			// An identity's sightings often share an incident and a
 			// detector (a repeat group): mark each once per run.
 			if j == 0 || s.incident != en.sightings[j-1].incident {
-				live[s.incident] = true
+				t.markLive(s.incident, &lm)
 			}
 			if j == 0 || s.detector != en.sightings[j-1].detector {
 				dets[s.detector] = true
@@ -450,62 +451,90 @@ func (t *tenantState) prune(cutoff int64) {
 			oldest = min(oldest, s.alert)
 		}
 	}
-	for k, g := range t.repeats {
+	t.repeats.filter(func(k repeatKey, g *repeatGroup) bool {
 		if g.last < cutoff {
-			delete(t.repeats, k)
-			continue
+			return false
 		}
-		live[g.incident] = true
+		t.markLive(g.incident, &lm)
 		dets[k.detector] = true
-	}
+		return true
+	})
 	for name, d := range t.detectors {
 		if !dets[d] {
 			delete(t.detectors, name)
-		}
-	}
-	roots := make(map[int64]bool, len(live))
-	var chain []int64
-	for id := range live {
-		r := t.resolve(id) // also compresses every live path to its root
-		if !roots[r] {
-			roots[r] = true
-			chain = append(chain, r)
 		}
 	}
 	// The continuations of the incidents kept are kept too, though no
 	// sighting refers to them (the alerts that went there may link through
 	// nothing, say a repeat on an excluded device): a full incident sends
 	// its next alerts to its newest continuation (Place).
-	for len(chain) > 0 {
-		r := chain[len(chain)-1]
-		chain = chain[:len(chain)-1]
+	for len(lm.roots) > 0 {
+		r := lm.roots[len(lm.roots)-1]
+		lm.roots = lm.roots[:len(lm.roots)-1]
 		if n, ok := t.next[r]; ok {
-			live[n] = true // and the redirect from it, if it was merged
-			if c := t.resolve(n); !roots[c] {
-				roots[c] = true
-				chain = append(chain, c)
-			}
+			t.markLive(n, &lm) // and the redirect from it, if it was merged
 		}
 	}
 	for id := range t.redirect {
-		if !live[id] {
+		if !lm.redirected[id] {
 			delete(t.redirect, id)
 		}
 	}
-	for id, inc := range t.incidents {
-		if !roots[id] {
-			delete(t.incidents, id)
-			*inc = incidentState{}
-			t.free = append(t.free, inc)
-		}
-	}
 	for id := range t.next {
-		if !roots[id] {
+		if !t.incidents.marked(id) && !lm.other[id] {
 			delete(t.next, id)
 		}
 	}
+	t.incidents.filter(func(id int64, inc *incidentState, marked bool) bool {
+		if marked || lm.other[id] {
+			return true
+		}
+		*inc = incidentState{}
+		t.free = append(t.free, inc)
+		return false
+	})
 	t.alerts.forgetBefore(oldest)
 	t.pruned, t.liveAfterPrune = true, t.index.len()
+}
+
+// liveMarks is what prune learns of the incidents that remaining state
+// refers to, besides the marks it leaves in the incident table: the
+// merged incidents referred to (whose redirects it keeps), the roots whose
+// continuations it has still to follow, and roots the table does not hold.
+type liveMarks struct {
+	redirected map[int64]bool
+	roots      []int64
+	other      map[int64]bool
+}
+
+// markLive notes that remaining state refers to incident id: it marks the
+// incident that holds id's alerts now in t.incidents, and keeps the
+// redirect from id when id was merged into another.
+func (t *tenantState) markLive(id int64, lm *liveMarks) {
+	r := id
+	if len(t.redirect) > 0 {
+		if r = t.resolve(id); r != id {
+			if lm.redirected == nil {
+				lm.redirected = map[int64]bool{}
+			}
+			lm.redirected[id] = true
+		}
+	}
+	switch newly, held := t.incidents.mark(r); {
+	case !held:
+		if lm.other == nil {
+			lm.other = map[int64]bool{}
+		}
+		if lm.other[r] {
+			return
+		}
+		lm.other[r] = true
+	case !newly:
+		return
+	}
+	if len(t.next) > 0 {
+		lm.roots = append(lm.roots, r)
+	}
 }
 
 // pruneSightings removes the sightings whose alert ended before cutoff,

@@ -20,7 +20,7 @@ func (t *tenantState) create(id int64) *incidentState {
 	}
 	*inc = incidentState{id: id, status: weft.IncidentStatusActive,
 		classification: weft.ClassificationUnknown, determination: weft.DeterminationUnknown}
-	t.incidents[id] = inc
+	t.incidents.put(id, inc)
 	return inc
 }
 
@@ -44,7 +44,7 @@ func (t *tenantState) resolve(id int64) int64 {
 
 // blocked reports whether incidents a and b must not merge (design §4.4).
 func (t *tenantState) blocked(a, b int64, maxAlerts int) bool {
-	x, y := t.incidents[a], t.incidents[b]
+	x, y := t.incidents.get(a), t.incidents.get(b)
 	if x == nil || y == nil {
 		return true
 	}
@@ -72,7 +72,7 @@ func known(c weft.Classification) bool { return c != "" && c != weft.Classificat
 // one kept and the one redirected.
 func (t *tenantState) merge(a, b int64) (kept, gone int64) {
 	kept, gone = min(a, b), max(a, b)
-	k, g := t.incidents[kept], t.incidents[gone]
+	k, g := t.incidents.get(kept), t.incidents.get(gone)
 	// Only the size moves: the kept incident keeps its own assignee,
 	// classification and determination, as the store does (a merge happens
 	// only when they agree or one side has none).
@@ -89,7 +89,7 @@ func (t *tenantState) merge(a, b int64) (kept, gone int64) {
 		}
 		delete(t.next, gone)
 	}
-	delete(t.incidents, gone)
+	t.incidents.delete(gone)
 	t.redirect[gone] = kept
 	return kept, gone
 }
