@@ -12,7 +12,6 @@ package correlate
 type incidentTable struct {
 	slots []incidentSlot
 	n     int
-	spare []incidentSlot // the slots before the last filter, cleared, for the next
 	// marks has a bit for each slot, which prune sets for the incidents
 	// it keeps (mark).
 	marks []uint64
@@ -160,7 +159,7 @@ func (x *incidentTable) delete(id int64) {
 // at least twice the incidents).
 func (x *incidentTable) resize(size int) {
 	old := x.slots
-	x.slots, x.n, x.spare = make([]incidentSlot, size), 0, nil
+	x.slots, x.n = make([]incidentSlot, size), 0
 	for i := range old {
 		if old[i].inc != nil {
 			x.insert(old[i].id, old[i].inc)
@@ -180,37 +179,56 @@ func (x *incidentTable) each(f func(id int64, inc *incidentState)) {
 	}
 }
 
-// filter keeps the incidents for which keep returns true, rebuilding the
-// table (smaller when few remain, so that it stays bounded by the incidents
-// the windows hold). keep is told whether the incident is marked (mark);
-// the marks do not survive it.
+// filter keeps the incidents for which keep returns true. keep is told
+// whether the incident is marked (mark); the marks do not survive filter.
+// The table is rebuilt in place, and halved while at most a thirty-second
+// of it would be full: a table that fills between prunes and empties at
+// each keeps its size instead of being reallocated every time, and one a
+// burst left large shrinks back, so that it stays bounded by the most the
+// windows held.
 func (x *incidentTable) filter(keep func(id int64, inc *incidentState, marked bool) bool) {
-	old := x.slots
+	if len(x.slots) == 0 {
+		return
+	}
+	// A slot empty before the drops: no probe run crosses it.
+	start := 0
+	for x.slots[start].inc != nil {
+		start++
+	}
 	kept := 0
-	for i := range old {
-		if s := &old[i]; s.inc != nil && keep(s.id, s.inc, len(x.marks) > i/64 && x.marks[i/64]&(1<<(i%64)) != 0) {
+	for i := range x.slots {
+		if s := &x.slots[i]; s.inc != nil && keep(s.id, s.inc, len(x.marks) > i/64 && x.marks[i/64]&(1<<(i%64)) != 0) {
 			kept++
 		} else {
-			*s = incidentSlot{} // dropped: the second pass skips it
+			*s = incidentSlot{}
 		}
 	}
-	size := len(old)
-	for size > minIncidentSlots && 8*kept < size {
+	if size := shrunk(len(x.slots), kept, minIncidentSlots); size < len(x.slots) {
+		x.resize(size)
+		return
+	}
+	// Each kept incident is put back as if inserted anew, in order from
+	// start, so that it moves into the gaps the drops left in its probe
+	// run: a lookup stops at the first empty slot. A run that does not
+	// cross start is rebuilt from its first slot on, and moving back
+	// within it never empties a slot before one already put back.
+	x.n = kept
+	mask := len(x.slots) - 1
+	for k := 1; k <= len(x.slots); k++ {
+		i := (start + k) & mask
+		if s := x.slots[i]; s.inc != nil {
+			x.slots[i] = incidentSlot{}
+			x.n--
+			x.insert(s.id, s.inc)
+		}
+	}
+}
+
+// shrunk returns the size a table of size slots holding kept entries is
+// halved to, down to least.
+func shrunk(size, kept, least int) int {
+	for size > least && 32*kept < size {
 		size /= 2
 	}
-	if len(x.spare) == size {
-		x.slots, x.spare = x.spare, nil
-	} else {
-		x.slots = make([]incidentSlot, size)
-	}
-	x.n = 0
-	for i := range old {
-		if old[i].inc != nil {
-			x.insert(old[i].id, old[i].inc)
-		}
-	}
-	clear(old)
-	if len(old) == size {
-		x.spare = old
-	}
+	return size
 }

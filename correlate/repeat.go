@@ -92,12 +92,11 @@ func (t *tenantState) recordRepeat(k repeatKey, rs *repeatState, alertID string,
 // the key (after resolve) and look the group up later (after seen), when
 // the slot has come into the cache: on BenchmarkPlace a Go map lookup of a
 // new key missed the caches, about 130 ns an alert. A slot is one cache
-// line. The table is at most half full; filter rebuilds it without the
-// groups it drops, so there are no tombstones.
+// line. The table is at most half full, and has no tombstones: filter
+// rebuilds it without the groups it drops.
 type repeatTable struct {
 	slots []repeatSlot
 	n     int
-	spare []repeatSlot // the slots before the last filter, cleared, for the next
 }
 
 // repeatSlot is one slot of a repeatTable; a zero key marks it empty (a
@@ -172,7 +171,7 @@ func (r *repeatTable) insert(k repeatKey, g repeatGroup) {
 // least twice the groups).
 func (r *repeatTable) resize(size int) {
 	old := r.slots
-	r.slots, r.n, r.spare = make([]repeatSlot, size), 0, nil
+	r.slots, r.n = make([]repeatSlot, size), 0
 	for i := range old {
 		if old[i].key != (repeatKey{}) {
 			r.insert(old[i].key, old[i].g)
@@ -193,35 +192,35 @@ func (r *repeatTable) each(f func(k repeatKey, g *repeatGroup)) {
 }
 
 // filter keeps the groups for which keep returns true, rebuilding the
-// table (smaller when few remain, so that it stays bounded by the groups
-// the windows hold).
+// table in place as incidentTable.filter does.
 func (r *repeatTable) filter(keep func(k repeatKey, g *repeatGroup) bool) {
-	old := r.slots
-	size := len(old)
+	if len(r.slots) == 0 {
+		return
+	}
+	start := 0 // a slot empty before the drops
+	for r.slots[start].key != (repeatKey{}) {
+		start++
+	}
 	kept := 0
-	for i := range old {
-		if s := &old[i]; s.key != (repeatKey{}) && keep(s.key, &s.g) {
+	for i := range r.slots {
+		if s := &r.slots[i]; s.key != (repeatKey{}) && keep(s.key, &s.g) {
 			kept++
 		} else {
-			s.key = repeatKey{} // dropped: empty in old, so the second pass skips it
+			*s = repeatSlot{}
 		}
 	}
-	for size > minRepeatSlots && 8*kept < size {
-		size /= 2
+	if size := shrunk(len(r.slots), kept, minRepeatSlots); size < len(r.slots) {
+		r.resize(size)
+		return
 	}
-	if len(r.spare) == size {
-		r.slots, r.spare = r.spare, nil
-	} else {
-		r.slots = make([]repeatSlot, size)
-	}
-	r.n = 0
-	for i := range old {
-		if old[i].key != (repeatKey{}) {
-			r.insert(old[i].key, old[i].g)
+	r.n = kept
+	mask := len(r.slots) - 1
+	for k := 1; k <= len(r.slots); k++ {
+		i := (start + k) & mask
+		if s := r.slots[i]; s.key != (repeatKey{}) {
+			r.slots[i] = repeatSlot{}
+			r.n--
+			r.insert(s.key, s.g)
 		}
-	}
-	clear(old) // drops the alert ids it held
-	if len(old) == size {
-		r.spare = old
 	}
 }

@@ -163,3 +163,55 @@ func TestRepeatTableActsAsAMap(t *testing.T) {
 		}
 	}
 }
+
+// TestTableFilterMendsProbeRuns fills small tables with long probe runs
+// (keys whose homes crowd into a few slots around the end of the table, so
+// that runs wrap), drops a random part with filter and checks that every
+// key kept is still found: a lookup stops at the first empty slot, so the
+// gaps the drops leave must be filled from behind.
+func TestTableFilterMendsProbeRuns(t *testing.T) {
+	for seed := range uint64(300) {
+		r := rand.New(rand.NewPCG(seed, 3))
+		x := incidentTable{slots: make([]incidentSlot, minIncidentSlots)}
+		rt := repeatTable{slots: make([]repeatSlot, minRepeatSlots)}
+		crowded := func(home int) bool { return home >= minIncidentSlots-6 || home < 3 }
+		var ids []int64
+		var keys []repeatKey
+		for id := int64(1); len(ids) < minIncidentSlots/2-1; id++ {
+			if crowded(x.home(id)) || r.IntN(8) == 0 {
+				x.put(id, &incidentState{id: id})
+				ids = append(ids, id)
+			}
+		}
+		for a := IdentityID(1); len(keys) < minRepeatSlots/2-1; a++ {
+			k := repeatKey{detectorID(seed % 5), a}
+			if crowded(rt.home(k)) || r.IntN(8) == 0 {
+				rt.put(k, repeatGroup{id: int64(a)})
+				keys = append(keys, k)
+			}
+		}
+		if len(x.slots) != minIncidentSlots || len(rt.slots) != minRepeatSlots {
+			t.Fatal("the tables grew: the test needs them full to half")
+		}
+		keepID := map[int64]bool{}
+		x.filter(func(id int64, _ *incidentState, _ bool) bool {
+			keepID[id] = r.IntN(3) > 0
+			return keepID[id]
+		})
+		for _, id := range ids {
+			if got := x.get(id); (got != nil) != keepID[id] || got != nil && got.id != id {
+				t.Fatalf("seed %d: incident %d (kept %v) found as %v", seed, id, keepID[id], got)
+			}
+		}
+		keepKey := map[repeatKey]bool{}
+		rt.filter(func(k repeatKey, _ *repeatGroup) bool {
+			keepKey[k] = r.IntN(3) > 0
+			return keepKey[k]
+		})
+		for _, k := range keys {
+			if g, ok := rt.get(k); ok != keepKey[k] || ok && g.id != int64(k.anchor) {
+				t.Fatalf("seed %d: group %v (kept %v) found as %v, %v", seed, k, keepKey[k], g, ok)
+			}
+		}
+	}
+}
