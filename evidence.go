@@ -64,14 +64,15 @@ func ParseEntityType(s string) (EntityType, error) {
 // byte-exact and must be escaped wherever it is shown.
 type Evidence struct {
 	EntityType EntityType `json:"entityType"`
-	// ids and hashes hold Identifiers and IdentifierHashes once Identify
-	// has computed them; identified says it has (evidence without
-	// identifiers has none to hold). They follow the type, which the
-	// correlation engine reads with them, so that the three share the
-	// record's first cache line or two, not its first and last.
+	// ids, hashes and name hold Identifiers, IdentifierHashes and Name
+	// once Identify has computed them; identified says it has (evidence
+	// without identifiers has none to hold). They follow the type, which
+	// the correlation engine reads with them, so that the five share the
+	// record's first two cache lines, not its first and last.
 	ids        []Identifier
 	hashes     []uint64
 	identified bool
+	name       string
 
 	OdataType                string            `json:"odataType,omitempty"` // the source's @odata.type, kept for generic evidence
 	CreatedDateTime          *time.Time        `json:"createdDateTime,omitempty"`
@@ -162,9 +163,6 @@ type Evidence struct {
 	// Properties keeps the source's properties that weft does not map, as a
 	// JSON object: all of them for generic evidence.
 	Properties json.RawMessage `json:"properties,omitempty"`
-
-	// name holds Name once Identify has computed it (identified).
-	name string
 }
 
 // UserAccount is the Graph userAccount: the names one account goes by.

@@ -55,6 +55,10 @@ var aheadMinNodes = 1 << 14
 // aheadAddrs bounds what one Place prefetches; a power of two.
 const aheadAddrs = 256
 
+// evidenceHead is the part of a weft.Evidence the engine reads: its type,
+// identifiers, hashes and name (weft.Evidence.Name), which lead the record.
+const evidenceHead = 96
+
 // addSpan covers at most 128 bytes: an entry must fit.
 const _ = 128 - unsafe.Sizeof(entry{})
 
@@ -189,9 +193,9 @@ func (e *Engine) aheadStage(a *weft.Alert, s *aheadSlot) {
 		x.addSpan(unsafe.Pointer(&a.FirstActivityDateTime), 48) // and LastActivityDateTime
 		x.addSpan(unsafe.Pointer(&a.Evidence), 24)
 		return
-	case 2: // its evidence records: the type, identifiers and hashes lead a record (weft.Evidence)
+	case 2: // its evidence records: the type, identifiers, hashes and name lead a record (weft.Evidence)
 		for i := range a.Evidence {
-			x.addSpan(unsafe.Pointer(&a.Evidence[i]), 72)
+			x.addSpan(unsafe.Pointer(&a.Evidence[i]), evidenceHead)
 		}
 		x.addString(detectorOf(a))
 		x.addString(a.TenantID)
