@@ -37,19 +37,10 @@ func (x *incidentTable) home(id int64) int {
 
 // get returns the state of incident id, or nil.
 func (x *incidentTable) get(id int64) *incidentState {
-	if len(x.slots) == 0 {
-		return nil
+	if i := x.find(id); i >= 0 {
+		return x.slots[i].inc
 	}
-	mask := len(x.slots) - 1
-	for i := x.home(id); ; i = (i + 1) & mask {
-		s := &x.slots[i]
-		if s.inc == nil {
-			return nil
-		}
-		if s.id == id {
-			return s.inc
-		}
-	}
+	return nil
 }
 
 // find returns the slot of incident id, or -1.
@@ -86,16 +77,20 @@ func (x *incidentTable) mark(id int64) (newly, held bool) {
 	if i < 0 {
 		return false, false
 	}
-	w, b := i/64, uint64(1)<<(i%64)
-	newly = x.marks[w]&b == 0
-	x.marks[w] |= b
+	newly = !x.markedAt(i)
+	x.marks[i/64] |= 1 << (i % 64)
 	return newly, true
 }
 
 // marked reports whether incident id is held and marked.
 func (x *incidentTable) marked(id int64) bool {
 	i := x.find(id)
-	return i >= 0 && x.marks[i/64]&(1<<(i%64)) != 0
+	return i >= 0 && x.markedAt(i)
+}
+
+// markedAt reports whether slot i is marked.
+func (x *incidentTable) markedAt(i int) bool {
+	return i/64 < len(x.marks) && x.marks[i/64]&(1<<(i%64)) != 0
 }
 
 // put makes inc the state of incident id.
@@ -127,16 +122,11 @@ func (x *incidentTable) insert(id int64, inc *incidentState) {
 // probe run that may then be reached sooner (Knuth's algorithm R for
 // linear probing), so that no lookup stops at the gap too early.
 func (x *incidentTable) delete(id int64) {
-	if len(x.slots) == 0 {
+	i := x.find(id)
+	if i < 0 {
 		return
 	}
 	mask := len(x.slots) - 1
-	i := x.home(id)
-	for ; x.slots[i].id != id || x.slots[i].inc == nil; i = (i + 1) & mask {
-		if x.slots[i].inc == nil {
-			return
-		}
-	}
 	x.slots[i] = incidentSlot{}
 	x.n--
 	for j := (i + 1) & mask; x.slots[j].inc != nil; j = (j + 1) & mask {
@@ -197,7 +187,7 @@ func (x *incidentTable) filter(keep func(id int64, inc *incidentState, marked bo
 	}
 	kept := 0
 	for i := range x.slots {
-		if s := &x.slots[i]; s.inc != nil && keep(s.id, s.inc, len(x.marks) > i/64 && x.marks[i/64]&(1<<(i%64)) != 0) {
+		if s := &x.slots[i]; s.inc != nil && keep(s.id, s.inc, x.markedAt(i)) {
 			kept++
 		} else {
 			*s = incidentSlot{}

@@ -192,7 +192,10 @@ func (r *repeatTable) each(f func(k repeatKey, g *repeatGroup)) {
 }
 
 // filter keeps the groups for which keep returns true, rebuilding the
-// table in place as incidentTable.filter does.
+// table in place as incidentTable.filter does, whose comments say why it
+// is right. It is a copy of that one rather than a function both call
+// with closures for the slots: the calls per slot made BenchmarkPlace 2 %
+// slower (2,513 against 2,468 ns median, 8 + 8 alternating runs).
 func (r *repeatTable) filter(keep func(k repeatKey, g *repeatGroup) bool) {
 	if len(r.slots) == 0 {
 		return
