@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -160,4 +161,20 @@ func tinyScenario(t *testing.T) ([]*weft.Alert, *Engine, func() int64) {
 	alerts, _ := scenario(t, opts)
 	var n int64
 	return alerts, newTestEngine(t, DefaultConfig()).Engine, func() int64 { n++; return n }
+}
+
+// TestEvidenceHead checks that the fields of weft.Evidence the engine reads
+// (Identify's cached identifiers, hashes and name, and the type) lie within
+// the evidenceHead bytes the read-ahead prefetches of each record.
+func TestEvidenceHead(t *testing.T) {
+	typ := reflect.TypeFor[weft.Evidence]()
+	for _, name := range []string{"EntityType", "ids", "hashes", "identified", "name"} {
+		f, ok := typ.FieldByName(name)
+		if !ok {
+			t.Fatalf("weft.Evidence has no field %s", name)
+		}
+		if end := f.Offset + f.Type.Size(); end > evidenceHead {
+			t.Errorf("weft.Evidence.%s ends at byte %d, past the %d the read-ahead prefetches", name, end, evidenceHead)
+		}
+	}
 }

@@ -446,11 +446,7 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	e.ahead.issue(2, 4)
 	refs, principals, device, account := e.resolve(t, a)
 	rk := repeatKey{t.detector(detectorOf(a)), cmp.Or(device, account)}
-	if p := t.repeats.addr(rk); p != 0 && rk.anchor != 0 {
-		// Looked up after seen, by when the slot is in the cache.
-		pf := [1]uintptr{p}
-		prefetch(pf[:])
-	}
+	t.repeats.prefetch(rk) // looked up after seen, by when the slot is in the cache
 	e.ahead.issue(3, 4)
 
 	// Prevalence first, so that the decision sees this alert too.

@@ -117,12 +117,14 @@ func (r *repeatTable) home(k repeatKey) int {
 	return int(h>>32) & (len(r.slots) - 1)
 }
 
-// addr returns the address of k's home slot, for prefetching, or 0.
-func (r *repeatTable) addr(k repeatKey) uintptr {
-	if len(r.slots) == 0 {
-		return 0
+// prefetch asks for the cache line of k's home slot, where get will most
+// often find k's group or its absence.
+func (r *repeatTable) prefetch(k repeatKey) {
+	if len(r.slots) == 0 || k.anchor == 0 {
+		return
 	}
-	return uintptr(unsafe.Pointer(&r.slots[r.home(k)]))
+	p := [1]uintptr{uintptr(unsafe.Pointer(&r.slots[r.home(k)]))}
+	prefetch(p[:])
 }
 
 // get returns the group of key k.
