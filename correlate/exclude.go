@@ -22,9 +22,12 @@ package correlate
 // still counts as a principal for the hub guard; it just links nothing.
 
 import (
+	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/weftxdr/weft"
 )
@@ -102,10 +105,13 @@ type typedExclusions struct {
 	x   *typeExclusions
 }
 
-// of returns the exclusions of entity type t, or nil.
+// of returns the exclusions of entity type t, or nil. The types are
+// most often the same constants, and compared by their bytes' address
+// first.
 func (xs exclusions) of(t weft.EntityType) *typeExclusions {
 	for i := range xs {
-		if xs[i].typ == t {
+		if u := xs[i].typ; len(u) == len(t) && len(t) > 0 && u[0] == t[0] &&
+			(unsafe.StringData(string(u)) == unsafe.StringData(string(t)) || u == t) {
 			return xs[i].x
 		}
 	}
@@ -166,7 +172,25 @@ func compileExclusions(list []string) (exclusions, error) {
 			}
 		}
 	}
+	// Types with the same patterns share one typeExclusions ("user:"
+	// exclusions apply to users and mailboxes alike), and so its memo and
+	// serial: an address seen in user and mailbox records would otherwise
+	// have its node's remembered match (node.xmatch) replaced at each.
+	for i := range xs {
+		for j := range i {
+			if xs[j].x.same(xs[i].x) {
+				xs[i].x = xs[j].x
+				break
+			}
+		}
+	}
 	return xs, nil
+}
+
+// same reports whether tx and o match the same strings.
+func (tx *typeExclusions) same(o *typeExclusions) bool {
+	return tx.account == o.account && maps.Equal(tx.exact, o.exact) &&
+		slices.Equal(tx.globs, o.globs) && slices.Equal(tx.prefixes, o.prefixes)
 }
 
 // excluded reports whether the evidence, whose identifiers are ids

@@ -100,3 +100,51 @@ func slowExcluded(x exclusion, ev *weft.Evidence) bool {
 	}
 	return false
 }
+
+// TestExclusionsSharedByTypes holds compileExclusions to giving entity
+// types with the same patterns one typeExclusions, so that an address seen
+// in user and in mailbox records keeps its node's remembered match instead
+// of having it replaced at each, and types with different patterns their
+// own.
+func TestExclusionsSharedByTypes(t *testing.T) {
+	xs, err := compileExclusions(DefaultExclusions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, m := xs.of(weft.EntityUser), xs.of(weft.EntityMailbox); u == nil || u != m {
+		t.Fatalf("user and mailbox exclusions: %p and %p, want one", u, m)
+	}
+	if xs.of(weft.EntityFile) == xs.of(weft.EntityUser) {
+		t.Fatal("file and user exclusions are one")
+	}
+	ids := NewIdentities().tenant(idTenant)
+	var n int
+	records := []weft.Evidence{
+		{EntityType: weft.EntityUser, UserAccount: &weft.UserAccount{UserPrincipalName: "jdoe@contoso.com"}},
+		{EntityType: weft.EntityMailbox, PrimaryAddress: "jdoe@contoso.com"},
+	}
+	var serial uint32
+	for round := range 4 {
+		ev := &records[round%2]
+		evIDs := ev.Identifiers()
+		nodes := make([]uint32, len(evIDs))
+		ids.observe(evIDs, ev.IdentifierHashes(), nil, &n, nodes)
+		if xs.excluded(ev, evIDs, ids.nodes, nodes) {
+			t.Fatalf("%s %s excluded", ev.EntityType, ev.Name())
+		}
+		k := slices.IndexFunc(evIDs, func(id weft.Identifier) bool { return id.Value == "jdoe@contoso.com" })
+		s := ids.nodes[nodes[k]].xserial
+		if round > 0 && s != serial {
+			t.Fatalf("round %d (%s): the address's node remembers serial %d, was %d: its match was computed again", round, ev.EntityType, s, serial)
+		}
+		serial = s
+	}
+
+	xs, err = compileExclusions([]string{"user:svc-*", "mailbox:shared@contoso.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if xs.of(weft.EntityUser) == xs.of(weft.EntityMailbox) {
+		t.Fatal("user and mailbox exclusions with different patterns are one")
+	}
+}
