@@ -194,6 +194,11 @@ func (ps *principalSet) prune(cutoff int64) {
 	clear(ps.list[len(out):])
 	ps.list, ps.old = out, old
 	switch {
+	case len(out) == 0 && cap(out) <= maxSparePrincipals:
+		// Keep the small array: the identity meets a principal again
+		// most often before prune forgets it, and a new array was an
+		// allocation of every few placements.
+		ps.at, ps.old = nil, 0
 	case len(out) == 0:
 		ps.list, ps.at, ps.old = nil, nil, 0
 	case len(out) <= maxSmallPrincipals:

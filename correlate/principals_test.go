@@ -87,3 +87,29 @@ func TestPrincipalSetActsAsAMap(t *testing.T) {
 		t.Errorf("the set was split after %d steps only: the test does not exercise the split", splits)
 	}
 }
+
+// TestPrincipalSetKeepsSmallArray holds prune to keeping the array of a
+// small set it empties, so that the identity's next principal costs no
+// allocation, and to dropping a large one.
+func TestPrincipalSetKeepsSmallArray(t *testing.T) {
+	var ps principalSet
+	ps.add(1, span{10, 10})
+	ps.add(2, span{20, 20})
+	ps.prune(100)
+	if ps.len() != 0 || ps.list == nil {
+		t.Fatalf("after prune: %d principals, array kept %v; want 0 and kept", ps.len(), ps.list != nil)
+	}
+	if n := testing.AllocsPerRun(10, func() {
+		ps.add(3, span{200, 200})
+		ps.prune(300)
+	}); n != 0 {
+		t.Errorf("a principal added to an emptied small set: %v allocations, want 0", n)
+	}
+	for p := range IdentityID(maxSparePrincipals + 1) {
+		ps.add(p+1, span{400, 400})
+	}
+	ps.prune(500)
+	if ps.list != nil || ps.at != nil {
+		t.Errorf("an emptied large set keeps its array (cap %d)", cap(ps.list))
+	}
+}
