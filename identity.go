@@ -124,8 +124,12 @@ func (e *Evidence) IdentifierHashes() []uint64 {
 	if e.identified {
 		return e.hashes
 	}
-	return hashes(e.identifiers())
+	return e.computeHashes()
 }
+
+// computeHashes computes IdentifierHashes for a record not identified; a
+// function of its own, so that IdentifierHashes is inlined.
+func (e *Evidence) computeHashes() []uint64 { return hashes(e.identifiers()) }
 
 func hashes(ids []Identifier) []uint64 {
 	if len(ids) == 0 {

@@ -79,9 +79,8 @@ type aheadSlot struct {
 	q     int          // the alert's index in the queue
 	stage int          // the last stage run for it
 	t     *tenantState // its tenant, nil when the engine has none yet
-	n     int          // identifiers in hs, vals and nodes
+	n     int          // identifiers in hs and nodes
 	hs    [aheadIDs]uint64
-	vals  [aheadIDs]uintptr // the bytes of the identifiers' values
 	// nodes holds the node of each identifier (stage 5), then its root
 	// (6), noNode when there is none, it repeats the identifier before's,
 	// or it has no index entry (7).
@@ -95,13 +94,17 @@ func (x *ahead) add(p unsafe.Pointer) {
 	x.n++
 }
 
-// addSpan notes the cache lines of the n bytes at p (n at most 128).
+// addSpan notes each cache line of the n bytes at p once (n at most 128,
+// so at most three lines). It writes three addresses, one in each line the
+// span may reach, and counts as many as it reaches, without a branch:
+// where a span starts in its line is different each time.
 func (x *ahead) addSpan(p unsafe.Pointer, n int) {
-	x.add(p)
-	if n > 64 {
-		x.add(unsafe.Add(p, 64))
-	}
-	x.add(unsafe.Add(p, n-1))
+	a, k := uintptr(p), x.n
+	end := a + uintptr(n) - 1
+	x.addrs[k%aheadAddrs] = a
+	x.addrs[(k+1)%aheadAddrs] = a + 64
+	x.addrs[(k+2)%aheadAddrs] = end
+	x.n = k + 1 + uint(end>>6-a>>6)
 }
 
 // addString notes the bytes of v for prefetching.
@@ -147,12 +150,12 @@ func (e *Engine) advance(a *weft.Alert) (ready bool) {
 	if t := e.last; t != nil && t.id == a.TenantID && len(t.ids.nodes) < aheadMinNodes {
 		return false // the tenant's state stays in the caches: nothing to read ahead
 	}
-	for k := range aheadDepth {
-		q := x.pos + k
-		if q >= len(x.queue) {
-			break
-		}
-		s := &x.slots[q%aheadDepth]
+	// The queue and position in locals: aheadStage writes to e.ahead,
+	// which would have them loaded again after each call.
+	queue, pos := x.queue, x.pos
+	for k := range min(aheadDepth, len(queue)-pos) {
+		q := pos + k
+		s := &x.slots[uint(q)%aheadDepth]
 		if s.q != q {
 			s.q, s.stage, s.t = q, 0, nil
 		}
@@ -161,7 +164,7 @@ func (e *Engine) advance(a *weft.Alert) (ready bool) {
 		// ahead) runs them now, waiting for memory as touch would.
 		for want := aheadDepth - k; s.stage < want; {
 			s.stage++
-			e.aheadStage(x.queue[q], s)
+			e.aheadStage(queue[q], s)
 		}
 	}
 	x.issue(1, 4)
@@ -212,21 +215,35 @@ func (e *Engine) aheadStage(a *weft.Alert, s *aheadSlot) {
 				continue
 			}
 			x.add(unsafe.Pointer(&hs[0]))
-			x.add(unsafe.Pointer(&ids[0]))
-			x.add(unsafe.Pointer(&ids[len(ids)-1]))
+			if n := len(ids) * int(unsafe.Sizeof(ids[0])); n <= 128 {
+				x.addSpan(unsafe.Pointer(&ids[0]), n)
+			} else {
+				x.add(unsafe.Pointer(&ids[0]))
+				x.add(unsafe.Pointer(&ids[len(ids)-1]))
+			}
 		}
 		return
 	case 4: // their hashes' slots in the identity index, and their values' bytes
+		var slots []uint64
+		if s.t != nil {
+			slots = s.t.ids.index.slots
+		}
+		mask := uint64(len(slots) - 1)
 		s.n = 0
 		for i := range a.Evidence {
 			ev := &a.Evidence[i]
 			ids, hs := ev.Identifiers(), ev.IdentifierHashes()
 			for k := 0; k < len(hs) && s.n < aheadIDs; k++ {
-				s.hs[s.n] = hs[k]
-				s.vals[s.n] = uintptr(unsafe.Pointer(unsafe.StringData(ids[k].Value)))
+				h := hs[k]
+				s.hs[s.n] = h
 				s.n++
+				x.addString(ids[k].Value)
+				if len(slots) > 0 {
+					x.add(unsafe.Pointer(&slots[h&mask]))
+				}
 			}
 		}
+		return
 	}
 	t := s.t
 	if t == nil || len(t.ids.index.slots) == 0 {
@@ -235,14 +252,6 @@ func (e *Engine) aheadStage(a *weft.Alert, s *aheadSlot) {
 	slots, nodes := t.ids.index.slots, t.ids.nodes
 	mask := uint64(len(slots) - 1)
 	switch s.stage {
-	case 4:
-		for k := range s.n {
-			x.add(unsafe.Pointer(&slots[s.hs[k]&mask]))
-			if s.vals[k] != 0 { // add, for an address kept as a number
-				x.addrs[x.n%aheadAddrs] = s.vals[k]
-				x.n++
-			}
-		}
 	case 5: // the nodes the slots name
 		for k := range s.n {
 			h := s.hs[k]

@@ -442,9 +442,11 @@ func (e *Engine) Place(a *weft.Alert, alloc func() int64) Placement {
 	t := e.tenant(a.TenantID)
 	x := &e.scratch
 	first, last := a.FirstActivityDateTime.UnixNano(), a.LastActivityDateTime.UnixNano()
-	t.touch(a, x, ready)
+	if !ready {
+		t.touch(a, x)
+	}
 	e.ahead.issue(2, 4)
-	refs, principals, device, account := e.resolve(t, a)
+	refs, principals, device, account := e.resolve(t, a, !ready)
 	rk := repeatKey{t.detector(detectorOf(a)), cmp.Or(device, account)}
 	t.repeats.prefetch(rk) // looked up after seen, by when the slot is in the cache
 	e.ahead.issue(3, 4)
@@ -638,8 +640,8 @@ refs:
 // restored with SetIncident.
 func (e *Engine) Restore(a *weft.Alert, incidentID int64) {
 	t := e.tenant(a.TenantID)
-	t.touch(a, &e.scratch, false)
-	refs, principals, device, account := e.resolve(t, a)
+	t.touch(a, &e.scratch)
+	refs, principals, device, account := e.resolve(t, a, true)
 	first := a.FirstActivityDateTime.UnixNano()
 	ens := t.seen(refs, principals, first, &e.scratch)
 	id := t.resolve(incidentID)

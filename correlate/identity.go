@@ -513,11 +513,22 @@ func (t *tenantIdentities) lookup(id weft.Identifier, h uint64) (uint32, bool) {
 			return 0, false
 		}
 		if s>>32 == tag {
-			if i := uint32(s) - 1; t.nodes[i].id == id {
+			if i := uint32(s) - 1; sameIdentifier(&t.nodes[i].id, &id) {
 				return i, true
 			}
 		}
 	}
+}
+
+// sameIdentifier reports whether a and b are equal. A node's identifier and
+// the one looked up most often share their kind's string (the kinds are
+// constants) and often their value's (a decoder that reuses repeated
+// strings, an alert seen again): comparing the pointers first saves a call
+// to compare bytes that are the same memory.
+func sameIdentifier(a, b *weft.Identifier) bool {
+	return len(a.Kind) == len(b.Kind) && len(a.Value) == len(b.Value) &&
+		(unsafe.StringData(string(a.Kind)) == unsafe.StringData(string(b.Kind)) || a.Kind == b.Kind) &&
+		(unsafe.StringData(a.Value) == unsafe.StringData(b.Value) || a.Value == b.Value)
 }
 
 // idTable is the index of a tenant's identifiers: an open-addressing hash

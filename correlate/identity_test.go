@@ -497,3 +497,29 @@ func TestIdentifierIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestSameIdentifier holds sameIdentifier, which compares the strings'
+// addresses before their bytes, to ==, for identifiers that share their
+// strings' memory and identifiers whose equal strings lie apart.
+func TestSameIdentifier(t *testing.T) {
+	value := "jdoe@contoso.com"
+	apart := strings.Clone(value)
+	kind := weft.IdentifierKind(strings.Clone(string(weft.IDUserUPN)))
+	ids := []weft.Identifier{
+		{Kind: weft.IDUserUPN, Value: value},
+		{Kind: weft.IDUserUPN, Value: apart},
+		{Kind: kind, Value: value},
+		{Kind: weft.IDUserEmail, Value: value},
+		{Kind: weft.IDUserUPN, Value: "jdoe@contoso.org"},
+		{Kind: weft.IDUserUPN, Value: value[:4]},
+		{Kind: weft.IDUserUPN, Value: ""},
+		{},
+	}
+	for _, a := range ids {
+		for _, b := range ids {
+			if got, want := sameIdentifier(&a, &b), a == b; got != want {
+				t.Errorf("sameIdentifier(%v, %v) = %v, want %v", a, b, got, want)
+			}
+		}
+	}
+}

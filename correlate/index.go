@@ -93,10 +93,10 @@ func (e *Engine) record(t *tenantState, a *weft.Alert, sev int, refs []ref, ens 
 // its parent to its entry in turn, would wait for one after the other: the
 // engine's state is tens of megabytes, and reading it is much of the
 // engine's time. The nodes found spare resolve their lookup; the sum of
-// what was read only keeps the compiler from dropping the loads. When the
-// alert is ready, the read-ahead across alerts (ahead.go) has brought its
-// state in already, and touch only finds the nodes.
-func (t *tenantState) touch(a *weft.Alert, x *scratch, ready bool) {
+// what was read only keeps the compiler from dropping the loads. An alert
+// the read-ahead across alerts (ahead.go) made ready has its state in the
+// cache already: Place does not touch it.
+func (t *tenantState) touch(a *weft.Alert, x *scratch) {
 	// The alert's own fields that Place reads, and the bytes of its
 	// detector's name, which it hashes.
 	sum := uint64(len(a.ID) + len(a.Severity) + len(a.Title))
@@ -125,11 +125,9 @@ func (t *tenantState) touch(a *weft.Alert, x *scratch, ready bool) {
 		return
 	}
 	mask := uint64(len(idx.slots) - 1)
-	if !ready {
-		for _, ev := range x.evs {
-			for _, h := range ev.hs {
-				sum += idx.slots[h&mask]
-			}
+	for _, ev := range x.evs {
+		for _, h := range ev.hs {
+			sum += idx.slots[h&mask]
 		}
 	}
 	// An identifier is known when the first slot it probes holds it, as it
@@ -140,18 +138,12 @@ func (t *tenantState) touch(a *weft.Alert, x *scratch, ready bool) {
 		for k, h := range ev.hs {
 			if s := idx.slots[h&mask]; s != 0 && s>>32 == h>>32 {
 				nd := &t.ids.nodes[uint32(s)-1]
-				if nd.id == ev.ids[k] {
+				if sameIdentifier(&nd.id, &ev.ids[k]) {
 					known[int(ev.off)+k] = uint32(s)
 				}
-				if !ready { // else the read-ahead brought the parents in
-					parents = append(parents, nd.parent)
-				}
+				parents = append(parents, nd.parent)
 			}
 		}
-	}
-	if ready {
-		x.sink += sum
-		return
 	}
 	for _, p := range parents {
 		sum += uint64(t.ids.nodes[p].size)
@@ -187,20 +179,32 @@ type evidenceIDs struct {
 // strongest evidence for it first), its principals (devices, users,
 // mailboxes), its first device and its first account (user or mailbox). The
 // slices are the engine's scratch, valid until the next placement.
-// x.evs must hold the alert's identifiers (touch).
-func (e *Engine) resolve(t *tenantState, a *weft.Alert) (refs []ref, principals []IdentityID, device, account IdentityID) {
+// With touched, x.evs must hold the alert's identifiers and x.known the
+// nodes touch found; without, resolve reads the records itself and looks
+// every identifier up: an alert the read-ahead made ready has its slots and
+// nodes in the cache, and touch's pass would only repeat the lookups.
+func (e *Engine) resolve(t *tenantState, a *weft.Alert, touched bool) (refs []ref, principals []IdentityID, device, account IdentityID) {
 	x := &e.scratch
 	refs, principals = x.refs[:0], x.principals[:0]
 	for i := range a.Evidence {
-		s, ids := x.evs[i].strength, x.evs[i].ids
+		ev := &a.Evidence[i]
+		var s Strength
+		var ids []weft.Identifier
+		var hs []uint64
+		var known []uint32
+		if touched {
+			s, ids, hs = x.evs[i].strength, x.evs[i].ids, x.evs[i].hs
+			off := int(x.evs[i].off)
+			known = x.known[off : off+len(ids)]
+		} else if s = StrengthOf(ev.EntityType); s != 0 {
+			ids, hs = ev.Identifiers(), ev.IdentifierHashes()
+		}
 		if s == 0 || len(ids) == 0 {
 			continue
 		}
-		ev := &a.Evidence[i]
 		nodes := slices.Grow(x.nodes[:0], len(ids))[:len(ids)]
 		x.nodes = nodes
-		off := int(x.evs[i].off)
-		id := t.ids.observe(ids, x.evs[i].hs, x.known[off:off+len(ids)], &e.ids.n, nodes) // canonical when returned
+		id := t.ids.observe(ids, hs, known, &e.ids.n, nodes) // canonical when returned
 		if id == 0 || id == Ambiguous {
 			continue
 		}
