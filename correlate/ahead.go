@@ -16,12 +16,13 @@ package correlate
 // it reads the link an earlier Place prefetched, now in the cache, and
 // notes the addresses of the next, which Place prefetches, in four parts
 // as it goes (issue), with instructions that do not wait for memory
-// (prefetch). An alert that went through every stage is ready: touch then
-// only finds its nodes. docs/benchmarks.md has what it saves.
+// (prefetch). An alert that went through every stage is ready: its state
+// is in the cache, and Place resolves it without touch's pass.
+// docs/benchmarks.md has what it saves.
 //
 // Invariant: read-ahead decides nothing. It reads the engine's state and
 // prefetches; the nodes and entries it finds are only used to compute what
-// to prefetch next, and touch and resolve look everything up again. A hint
+// to prefetch next, and resolve looks everything up again. A hint
 // that is stale (state changed since), wrong (an alert Place is never
 // given) or dropped changes no placement, only the time it takes
 // (TestAheadChangesNothing).

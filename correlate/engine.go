@@ -371,7 +371,7 @@ type scratch struct {
 	ens        []*entry // the index entry of each ref
 	principals []IdentityID
 	nodes      []uint32      // the identity nodes of one evidence record's identifiers
-	evs        []evidenceIDs // the identifiers of the alert's evidence (touch)
+	evs        []evidenceIDs // the identifiers of the alert's evidence (touch, for an alert not ready)
 	known      []uint32      // the nodes of those identifiers, plus one, that touch found (0: look it up)
 	hits       []hit
 	shared     []alertSeq // the other alerts of hits, sorted, built when needed
