@@ -60,8 +60,8 @@ const aheadAddrs = 256
 // identifiers, hashes and name (weft.Evidence.Name), which lead the record.
 const evidenceHead = 96
 
-// addSpan covers at most 128 bytes: an entry must fit.
-const _ = 128 - unsafe.Sizeof(entry{})
+// Stage 7 notes an entry with two addSpans.
+const _ = 256 - unsafe.Sizeof(entry{})
 
 // ahead is the read-ahead's state (Engine.Ahead).
 type ahead struct {
@@ -289,7 +289,8 @@ func (e *Engine) aheadStage(a *weft.Alert, s *aheadSlot) {
 		for k := range s.n {
 			if p := s.nodes[k]; p != noNode {
 				if en := t.index.get(IdentityID(p + 1)); en != nil {
-					x.addSpan(unsafe.Pointer(en), int(unsafe.Sizeof(*en)))
+					x.addSpan(unsafe.Pointer(en), 128)
+					x.addSpan(unsafe.Add(unsafe.Pointer(en), 128), int(unsafe.Sizeof(*en))-128)
 				} else {
 					s.nodes[k] = noNode
 				}

@@ -15,11 +15,18 @@ package correlate
 // engine's instructions (docs/benchmarks.md, session 8). The count sees the
 // same principals either way; the split only tells which cannot be among
 // them.
+//
+// A set of up to two principals, as most are (an identity meets a device
+// and a user), keeps them in the set itself (small), which list then
+// refers to: the identity's entry holds them, and reading them costs no
+// cache line of their own. A set must therefore not be copied while it
+// holds any.
 type principalSet struct {
-	list []principalSpan
-	at   principalIndex // once there are more than maxSmallPrincipals
-	old  int            // list[:old] were all last seen before cut
-	cut  int64
+	list  []principalSpan
+	at    principalIndex // once there are more than maxSmallPrincipals
+	old   int            // list[:old] were all last seen before cut
+	cut   int64
+	small [2]principalSpan
 }
 
 // principalIndex maps principals to their places in principalSet.list: an
@@ -76,7 +83,7 @@ func (ps *principalSet) add(p IdentityID, s span) {
 		}
 	}
 	if ps.list == nil {
-		ps.list = make([]principalSpan, 0, 2) // most identities meet a device and a user
+		ps.list = ps.small[:0]
 	}
 	ps.list = append(ps.list, principalSpan{p, s.union(span{})})
 	if len(ps.list) > maxSmallPrincipals {

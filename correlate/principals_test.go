@@ -113,3 +113,25 @@ func TestPrincipalSetKeepsSmallArray(t *testing.T) {
 		t.Errorf("an emptied large set keeps its array (cap %d)", cap(ps.list))
 	}
 }
+
+// TestPrincipalSetHoldsTwoInItself holds a set of up to two principals to
+// keeping them in the set itself, where its entry's cache lines bring them,
+// and a third to moving them all to an array of their own.
+func TestPrincipalSetHoldsTwoInItself(t *testing.T) {
+	en := new(entry)
+	ps := &en.principals
+	ps.add(1, span{10, 10})
+	ps.add(2, span{20, 20})
+	ps.add(1, span{30, 30})
+	if ps.len() != 2 || &ps.list[0] != &ps.small[0] {
+		t.Fatalf("two principals: %d, in the set %v; want 2 in the set", ps.len(), &ps.list[0] == &ps.small[0])
+	}
+	ps.add(3, span{40, 40})
+	if ps.len() != 3 || &ps.list[0] == &ps.small[0] {
+		t.Fatalf("three principals: %d, in the set %v; want 3 in an array of their own", ps.len(), &ps.list[0] == &ps.small[0])
+	}
+	if got := []principalSpan{ps.list[0], ps.list[1], ps.list[2]}; got[0] != (principalSpan{1, span{10, 30}}) ||
+		got[1] != (principalSpan{2, span{20, 20}}) || got[2] != (principalSpan{3, span{40, 40}}) {
+		t.Fatalf("principals %v", got)
+	}
+}
