@@ -60,8 +60,12 @@ const aheadAddrs = 256
 // identifiers, hashes and name (weft.Evidence.Name), which lead the record.
 const evidenceHead = 96
 
-// Stage 7 notes an entry with two addSpans.
-const _ = 256 - unsafe.Sizeof(entry{})
+// Stage 7 notes an entry with two addSpans, the first of 128 bytes: an
+// entry must be longer than that, and at most twice as long.
+const (
+	_ = 256 - unsafe.Sizeof(entry{})
+	_ = unsafe.Sizeof(entry{}) - 129
+)
 
 // ahead is the read-ahead's state (Engine.Ahead).
 type ahead struct {

@@ -202,9 +202,10 @@ func (ps *principalSet) prune(cutoff int64) {
 	ps.list, ps.old = out, old
 	switch {
 	case len(out) == 0 && cap(out) <= maxSparePrincipals:
-		// Keep the small array: the identity meets a principal again
-		// most often before prune forgets it, and a new array was an
-		// allocation of every few placements.
+		// Keep a small array, as forget does for a spare entry: the
+		// identity most often meets principals again before prune forgets
+		// it. (Up to two are held in the set itself, and cost no
+		// allocation either way.)
 		ps.at, ps.old = nil, 0
 	case len(out) == 0:
 		ps.list, ps.at, ps.old = nil, nil, 0
