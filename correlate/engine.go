@@ -140,6 +140,7 @@ func (e *Engine) identityMerged(tenantID string, from, to IdentityID) {
 		dst.sightings = slices.Delete(dst.sightings, 0, len(dst.sightings)-maxSightings)
 	}
 	dst.principals.merge(&src.principals)
+	dst.newest = max(dst.newest, src.newest)
 }
 
 // Placement is where the engine put one alert, and why (weft.Placement).
@@ -189,6 +190,13 @@ type entry struct {
 	principals principalSet // principal → when seen together (event time)
 	private    bool         // a private, loopback or link-local address
 	pos        int32        // its place in entryIndex.live
+	// newest bounds from above the last activity of its sightings and the
+	// last time its principals were seen (unix ns): when it is before
+	// prune's cutoff, prune forgets the entry without reading them. It
+	// is 0 for an entry that has had neither. record sets it, for the
+	// principals seen added too (they come with a sighting), and
+	// identityMerged carries it over.
+	newest int64
 }
 
 // sighting is one alert that carried an identity. It holds no pointers,

@@ -69,6 +69,9 @@ func (e *Engine) record(t *tenantState, a *weft.Alert, sev int, refs []ref, ens 
 			en.sightings = make([]sighting, 0, 2)
 		}
 		en.sightings = append(en.sightings, s)
+		// The principals seen added at first; a validated alert does not
+		// end before it starts, but newest must bound both regardless.
+		en.newest = max(en.newest, first, last)
 	}
 	clear(ens) // the entries may be pruned now
 	t.watermark = max(t.watermark, last)
@@ -422,13 +425,16 @@ func (t *tenantState) prune(cutoff int64) {
 			pf[n] = uintptr(unsafe.Pointer(t.index.byID[t.index.live[k-pruneAhead]]))
 			n++
 		}
+		// An entry whose newest is before cutoff holds nothing that
+		// survives: prune forgets it without reading its sightings and
+		// principals, and so does not prefetch them.
 		if k >= pruneAhead/2 {
 			ahead := t.index.byID[t.index.live[k-pruneAhead/2]]
-			if len(ahead.sightings) > 0 {
+			if len(ahead.sightings) > 0 && ahead.newest >= cutoff {
 				pf[n] = uintptr(unsafe.Pointer(&ahead.sightings[0]))
 				n++
 			}
-			if len(ahead.principals.list) > 0 {
+			if len(ahead.principals.list) > 0 && ahead.newest >= cutoff {
 				pf[n] = uintptr(unsafe.Pointer(&ahead.principals.list[0]))
 				n++
 			}
@@ -436,6 +442,10 @@ func (t *tenantState) prune(cutoff int64) {
 		prefetch(pf[:n])
 		id := t.index.live[k]
 		en := t.index.byID[id]
+		if en.newest < cutoff {
+			t.forget(id)
+			continue
+		}
 		en.sightings = pruneSightings(en.sightings, cutoff)
 		en.principals.prune(cutoff)
 		if len(en.sightings) == 0 && en.principals.len() == 0 {

@@ -1,0 +1,103 @@
+package correlate
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/weftxdr/weft"
+	"github.com/weftxdr/weft/gen"
+)
+
+// TestEntryNewestBoundsItsState holds what prune relies on to forget an
+// entry without reading it: an entry's newest is at least the last activity
+// of each of its sightings and the last time each of its principals was
+// seen, through placements, identity merges and prunes. It also checks
+// that prunes ran and forgot entries so, and that the entries they kept
+// still hold state within the windows.
+func TestEntryNewestBoundsItsState(t *testing.T) {
+	opts := gen.DefaultOptions()
+	opts.Attacks, opts.NoiseAlerts, opts.Users, opts.Devices = 6, 3000, 400, 400
+	src, _ := scenario(t, opts)
+	span := src[len(src)-1].LastActivityDateTime.Sub(src[0].FirstActivityDateTime) + 48*time.Hour
+	e := newTestEngine(t, DefaultConfig()).Engine
+	var n int64
+	alloc := func() int64 { n++; return n }
+	checked, prunes, unread := 0, 0, 0
+	for round := range 2 { // the second round past the windows, so that pruning runs
+		d := time.Duration(round) * span
+		for i, s := range src {
+			a := *s
+			a.ID = fmt.Sprint(s.ID, "-", round)
+			a.FirstActivityDateTime = s.FirstActivityDateTime.Add(d)
+			a.LastActivityDateTime = s.LastActivityDateTime.Add(d)
+			ts := e.tenants[a.TenantID]
+			var stale int // entries the next prune, if it runs now, forgets unread
+			if ts != nil {
+				cutoff := ts.watermark - ts.pol.cfg.maxWindow().Nanoseconds()
+				for _, id := range ts.index.live {
+					if ts.index.get(id).newest < cutoff {
+						stale++
+					}
+				}
+			}
+			e.Place(&a, alloc)
+			ts = e.tenants[a.TenantID]
+			if ts.placed == 0 { // this placement pruned
+				prunes++
+				unread += stale
+			}
+			if i%25 != 0 && ts.placed != 0 {
+				continue
+			}
+			for _, id := range ts.index.live {
+				en := ts.index.get(id)
+				for _, s := range en.sightings {
+					if s.last > en.newest {
+						t.Fatalf("alert %s: identity %d holds a sighting ending at %d, after its newest %d", a.ID, id, s.last, en.newest)
+					}
+				}
+				for _, p := range en.principals.list {
+					if p.seen.last > en.newest {
+						t.Fatalf("alert %s: identity %d saw principal %d at %d, after its newest %d", a.ID, id, p.id, p.seen.last, en.newest)
+					}
+				}
+				if len(en.sightings) == 0 && en.principals.len() == 0 {
+					t.Fatalf("alert %s: identity %d has an empty entry", a.ID, id)
+				}
+				checked++
+			}
+		}
+	}
+	if prunes == 0 || unread == 0 || checked == 0 {
+		t.Fatalf("%d prunes forgot %d entries unread; %d entries checked: the test does not exercise prune", prunes, unread, checked)
+	}
+	t.Logf("%d entries checked; %d prunes forgot %d entries unread", checked, prunes, unread)
+}
+
+// TestMergedEntryKeepsNewest checks that an identity merge carries the
+// merged-in entry's newest over: a late alert that reveals two device ids
+// to be one device must not let prune forget the newer device's sightings
+// before their time.
+func TestMergedEntryKeepsNewest(t *testing.T) {
+	e := newEngine(t, nil)
+	mde := weft.Evidence{EntityType: weft.EntityDevice, MdeDeviceID: "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567"}
+	e.Place(alertAt("", 10*time.Hour, mde))
+	e.Place(alertAt("", 30*time.Hour, device("ws-merge")))
+	// A late alert, hours before both, names the device by both ids.
+	both := device("ws-merge")
+	both.MdeDeviceID = mde.MdeDeviceID
+	e.Place(alertAt("", 5*time.Hour, both))
+	ts := e.tenants[weft.DefaultTenantID]
+	id, ok := e.ids.Resolve(weft.DefaultTenantID, mde.Identifiers()[0])
+	if !ok {
+		t.Fatal("the device is not known")
+	}
+	en := ts.index.get(e.ids.Canonical(weft.DefaultTenantID, id))
+	if en == nil || len(en.sightings) != 3 {
+		t.Fatalf("got entry %+v; want the merged device's three sightings", en)
+	}
+	if want := t0.Add(30 * time.Hour).UnixNano(); en.newest < want {
+		t.Fatalf("newest %d after the merge; want at least %d, the newer device's last sighting", en.newest, want)
+	}
+}
