@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
-	"time"
 
 	"github.com/weftxdr/weft"
 	"github.com/weftxdr/weft/gen"
@@ -19,18 +18,9 @@ func TestAheadChangesNothing(t *testing.T) {
 	opts := gen.DefaultOptions()
 	opts.Attacks, opts.NoiseAlerts = 12, 3000
 	src, _ := scenario(t, opts)
-	span := src[len(src)-1].LastActivityDateTime.Sub(src[0].FirstActivityDateTime) + 48*time.Hour
-	var alerts []*weft.Alert
-	for round := range 2 { // the second round past the windows, so that pruning runs
-		d := time.Duration(round) * span
-		for i, s := range src {
-			a := *s
-			a.ID = fmt.Sprint(s.ID, "-", round)
-			a.FirstActivityDateTime = s.FirstActivityDateTime.Add(d)
-			a.LastActivityDateTime = s.LastActivityDateTime.Add(d)
-			a.TenantID = fmt.Sprint("t", i%3)
-			alerts = append(alerts, &a)
-		}
+	alerts := twoRounds(src)
+	for j, a := range alerts {
+		a.TenantID = fmt.Sprint("t", j%len(src)%3)
 	}
 	run := func(hint func(e *Engine, i int)) []string {
 		e := newTestEngine(t, DefaultConfig()).Engine

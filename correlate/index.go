@@ -429,14 +429,15 @@ func (t *tenantState) prune(cutoff int64) {
 		// survives: prune forgets it without reading its sightings and
 		// principals, and so does not prefetch them.
 		if k >= pruneAhead/2 {
-			ahead := t.index.byID[t.index.live[k-pruneAhead/2]]
-			if len(ahead.sightings) > 0 && ahead.newest >= cutoff {
-				pf[n] = uintptr(unsafe.Pointer(&ahead.sightings[0]))
-				n++
-			}
-			if len(ahead.principals.list) > 0 && ahead.newest >= cutoff {
-				pf[n] = uintptr(unsafe.Pointer(&ahead.principals.list[0]))
-				n++
+			if ahead := t.index.byID[t.index.live[k-pruneAhead/2]]; ahead.newest >= cutoff {
+				if len(ahead.sightings) > 0 {
+					pf[n] = uintptr(unsafe.Pointer(&ahead.sightings[0]))
+					n++
+				}
+				if len(ahead.principals.list) > 0 {
+					pf[n] = uintptr(unsafe.Pointer(&ahead.principals.list[0]))
+					n++
+				}
 			}
 		}
 		prefetch(pf[:n])

@@ -1,7 +1,6 @@
 package correlate
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -19,54 +18,47 @@ func TestEntryNewestBoundsItsState(t *testing.T) {
 	opts := gen.DefaultOptions()
 	opts.Attacks, opts.NoiseAlerts, opts.Users, opts.Devices = 6, 3000, 400, 400
 	src, _ := scenario(t, opts)
-	span := src[len(src)-1].LastActivityDateTime.Sub(src[0].FirstActivityDateTime) + 48*time.Hour
 	e := newTestEngine(t, DefaultConfig()).Engine
 	var n int64
 	alloc := func() int64 { n++; return n }
 	checked, prunes, unread := 0, 0, 0
-	for round := range 2 { // the second round past the windows, so that pruning runs
-		d := time.Duration(round) * span
-		for i, s := range src {
-			a := *s
-			a.ID = fmt.Sprint(s.ID, "-", round)
-			a.FirstActivityDateTime = s.FirstActivityDateTime.Add(d)
-			a.LastActivityDateTime = s.LastActivityDateTime.Add(d)
-			ts := e.tenants[a.TenantID]
-			var stale int // entries the next prune, if it runs now, forgets unread
-			if ts != nil {
-				cutoff := ts.watermark - ts.pol.cfg.maxWindow().Nanoseconds()
-				for _, id := range ts.index.live {
-					if ts.index.get(id).newest < cutoff {
-						stale++
-					}
-				}
-			}
-			e.Place(&a, alloc)
-			ts = e.tenants[a.TenantID]
-			if ts.placed == 0 { // this placement pruned
-				prunes++
-				unread += stale
-			}
-			if i%25 != 0 && ts.placed != 0 {
-				continue
-			}
+	for j, a := range twoRounds(src) {
+		i := j % len(src) // the alert's place in its round
+		ts := e.tenants[a.TenantID]
+		var stale int // entries the next prune, if it runs now, forgets unread
+		if ts != nil {
+			cutoff := ts.watermark - ts.pol.cfg.maxWindow().Nanoseconds()
 			for _, id := range ts.index.live {
-				en := ts.index.get(id)
-				for _, s := range en.sightings {
-					if s.last > en.newest {
-						t.Fatalf("alert %s: identity %d holds a sighting ending at %d, after its newest %d", a.ID, id, s.last, en.newest)
-					}
+				if ts.index.get(id).newest < cutoff {
+					stale++
 				}
-				for _, p := range en.principals.list {
-					if p.seen.last > en.newest {
-						t.Fatalf("alert %s: identity %d saw principal %d at %d, after its newest %d", a.ID, id, p.id, p.seen.last, en.newest)
-					}
-				}
-				if len(en.sightings) == 0 && en.principals.len() == 0 {
-					t.Fatalf("alert %s: identity %d has an empty entry", a.ID, id)
-				}
-				checked++
 			}
+		}
+		e.Place(a, alloc)
+		ts = e.tenants[a.TenantID]
+		if ts.placed == 0 { // this placement pruned
+			prunes++
+			unread += stale
+		}
+		if i%25 != 0 && ts.placed != 0 {
+			continue
+		}
+		for _, id := range ts.index.live {
+			en := ts.index.get(id)
+			for _, s := range en.sightings {
+				if s.last > en.newest {
+					t.Fatalf("alert %s: identity %d holds a sighting ending at %d, after its newest %d", a.ID, id, s.last, en.newest)
+				}
+			}
+			for _, p := range en.principals.list {
+				if p.seen.last > en.newest {
+					t.Fatalf("alert %s: identity %d saw principal %d at %d, after its newest %d", a.ID, id, p.id, p.seen.last, en.newest)
+				}
+			}
+			if len(en.sightings) == 0 && en.principals.len() == 0 {
+				t.Fatalf("alert %s: identity %d has an empty entry", a.ID, id)
+			}
+			checked++
 		}
 	}
 	if prunes == 0 || unread == 0 || checked == 0 {

@@ -30,6 +30,26 @@ func scenario(t testing.TB, opts gen.Options) ([]*weft.Alert, eval.Partition) {
 	return out, p
 }
 
+// twoRounds returns copies of src placed twice, the second round shifted
+// past the first by its span and two days, so that pruning runs between
+// them; each copy's id is its source's with "-0" or "-1". src[i]'s copies
+// are out[i] and out[len(src)+i].
+func twoRounds(src []*weft.Alert) []*weft.Alert {
+	span := src[len(src)-1].LastActivityDateTime.Sub(src[0].FirstActivityDateTime) + 48*time.Hour
+	out := make([]*weft.Alert, 0, 2*len(src))
+	for round := range 2 {
+		d := time.Duration(round) * span
+		for _, s := range src {
+			a := *s
+			a.ID = fmt.Sprint(s.ID, "-", round)
+			a.FirstActivityDateTime = s.FirstActivityDateTime.Add(d)
+			a.LastActivityDateTime = s.LastActivityDateTime.Add(d)
+			out = append(out, &a)
+		}
+	}
+	return out
+}
+
 // decodeAlerts decodes the NDJSON a scenario of opts was written as and
 // returns its alerts in event-time order.
 func decodeAlerts(t testing.TB, ndjson []byte, opts gen.Options) []*weft.Alert {
