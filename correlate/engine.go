@@ -35,6 +35,9 @@ type Engine struct {
 	last     *tenantState // the tenant asked for last (tenant)
 	scratch  scratch
 	ahead    ahead // the alerts to read ahead (Ahead)
+	// sightings keeps the arrays of sightings the tenants' entries let
+	// go, for any tenant's to use again (sightingPool).
+	sightings sightingPool
 }
 
 // policy is a validated Config with its exclusions compiled.
@@ -104,6 +107,7 @@ func (e *Engine) Reset() {
 	e.ids.OnMerge = e.identityMerged
 	e.tenants = map[string]*tenantState{}
 	e.last = nil
+	e.sightings = sightingPool{}
 	e.Ahead(nil)
 }
 
@@ -167,6 +171,7 @@ type tenantState struct {
 	slab      []incidentState
 	free      []*incidentState
 	spare     []*entry        // entries prune removed, for entry to use again (forget)
+	sightings *sightingPool   // the engine's (Engine.sightings)
 	redirect  map[int64]int64 // merged incident → the one it went into
 	next      map[int64]int64 // full incident → its continuation
 	repeats   repeatTable
@@ -236,32 +241,82 @@ func (t *tenantState) detector(name string) detectorID {
 type alertSeq uint64
 
 // alertTable holds the ids of the alerts that sightings refer to, by
-// their alertSeq; prune forgets those no sighting refers to any more.
+// their alertSeq; prune forgets those no sighting refers to any more. The
+// ids are held in chunks of alertChunk, and a chunk whose ids are all
+// forgotten is kept to be filled again: in a steady stream the table
+// allocates nothing, where one slice grown by append and copied at each
+// prune was a sixth of the engine's allocations (docs/benchmarks.md,
+// session 13).
 type alertTable struct {
-	first alertSeq // the seq of ids[0]
-	ids   []string
+	base   alertSeq   // the seq of chunks[0][0]
+	lo     alertSeq   // the oldest seq not forgotten
+	chunks [][]string // full chunks, then the one being filled
+	spare  [][]string // emptied chunks, for add
 }
+
+// alertChunk is the number of ids in a chunk of an alertTable (64 KB of
+// string headers), and maxSpareAlertChunks the emptied chunks it keeps.
+const (
+	alertChunk          = 4096
+	maxSpareAlertChunks = 8
+)
 
 // add numbers alert id.
 func (at *alertTable) add(id string) alertSeq {
-	at.ids = append(at.ids, id)
-	return at.first + alertSeq(len(at.ids)-1)
+	n := len(at.chunks)
+	if n == 0 || len(at.chunks[n-1]) == alertChunk {
+		var c []string
+		if k := len(at.spare); k > 0 {
+			c, at.spare = at.spare[k-1], at.spare[:k-1]
+		} else {
+			c = make([]string, 0, alertChunk)
+		}
+		at.chunks = append(at.chunks, c)
+		n++
+	}
+	last := &at.chunks[n-1]
+	*last = append(*last, id)
+	return at.base + alertSeq((n-1)*alertChunk+len(*last)-1)
 }
 
 // id returns the id of alert seq, which must not have been forgotten.
-func (at *alertTable) id(seq alertSeq) string { return at.ids[seq-at.first] }
+func (at *alertTable) id(seq alertSeq) string {
+	i := int(seq - at.base)
+	return at.chunks[i/alertChunk][i%alertChunk]
+}
 
 // next returns the seq the next alert will get.
-func (at *alertTable) next() alertSeq { return at.first + alertSeq(len(at.ids)) }
-
-// forgetBefore forgets the alerts numbered below seq.
-func (at *alertTable) forgetBefore(seq alertSeq) {
-	if seq <= at.first {
-		return
+func (at *alertTable) next() alertSeq {
+	n := len(at.chunks)
+	if n == 0 {
+		return at.base
 	}
-	rest := at.ids[seq-at.first:]
-	at.ids = append(make([]string, 0, len(rest)+len(rest)/4+64), rest...) // frees the forgotten ids
-	at.first = seq
+	return at.base + alertSeq((n-1)*alertChunk+len(at.chunks[n-1]))
+}
+
+// held returns the number of ids not forgotten.
+func (at *alertTable) held() int { return int(at.next() - at.lo) }
+
+// forgetBefore forgets the alerts numbered below seq, which must not be
+// after next. The strings of forgotten ids are let go at once; a chunk is
+// emptied when all of its ids are forgotten.
+func (at *alertTable) forgetBefore(seq alertSeq) {
+	for at.lo < seq {
+		c := at.chunks[0]
+		i := int(at.lo - at.base)
+		end := min(len(c), i+int(seq-at.lo))
+		clear(c[i:end])
+		at.lo = at.base + alertSeq(end)
+		if end < alertChunk {
+			return // the chunk being filled
+		}
+		if len(at.spare) < maxSpareAlertChunks {
+			at.spare = append(at.spare, c[:0])
+		}
+		at.chunks[0] = nil
+		at.chunks = at.chunks[1:]
+		at.base += alertChunk
+	}
 }
 
 // incidentState is what blockers need to know of an incident.
@@ -306,6 +361,7 @@ func (e *Engine) tenant(id string) *tenantState {
 			id:        id,
 			pol:       pol,
 			ids:       e.ids.tenant(id),
+			sightings: &e.sightings,
 			redirect:  map[int64]int64{},
 			next:      map[int64]int64{},
 			detectors: map[string]detectorID{},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -320,7 +321,7 @@ func TestStateStaysBounded(t *testing.T) {
 	if n := len(ts.detectors); n > 2*24*60+pruneEvery {
 		t.Fatalf("%d detector names held after 20 days", n)
 	}
-	if n := len(ts.alerts.ids); n > 2*24*60+pruneEvery {
+	if n := ts.alerts.held(); n > 2*24*60+pruneEvery {
 		t.Fatalf("%d alert ids held after 20 days", n)
 	}
 }
@@ -407,5 +408,65 @@ func TestContinuationOutlivesPrune(t *testing.T) {
 	}
 	if p := repeat(10 * time.Minute); p.IncidentID != third.IncidentID {
 		t.Fatalf("fourth repeat: %+v; want it in the continuation %d", p, third.IncidentID)
+	}
+}
+
+// TestAlertTableActsAsASlice holds alertTable, its chunks reused, to a
+// slice of ids that is appended to and cut from the front: random adds and
+// forgets over many chunks, each id checked after every step; then a steady
+// stream, held to a few chunks, that makes no chunk once it has them.
+func TestAlertTableActsAsASlice(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var at alertTable
+	var model []string // the ids not forgotten
+	lo := alertSeq(0)  // the seq of model[0]
+	made := 0          // chunks made rather than reused
+	add := func(step int) {
+		id := "a" + strconv.Itoa(int(lo)+len(model))
+		if n := len(at.chunks); (n == 0 || len(at.chunks[n-1]) == alertChunk) && len(at.spare) == 0 {
+			made++
+		}
+		if seq := at.add(id); seq != lo+alertSeq(len(model)) {
+			t.Fatalf("step %d: add gave %d, want %d", step, seq, lo+alertSeq(len(model)))
+		}
+		model = append(model, id)
+	}
+	forget := func(k int) {
+		at.forgetBefore(lo + alertSeq(k))
+		model, lo = model[k:], lo+alertSeq(k)
+	}
+	check := func(step int) {
+		if at.next() != lo+alertSeq(len(model)) || at.held() != len(model) {
+			t.Fatalf("step %d: next %d, held %d; want %d, %d", step, at.next(), at.held(), lo+alertSeq(len(model)), len(model))
+		}
+		for k, id := range model {
+			if got := at.id(lo + alertSeq(k)); got != id {
+				t.Fatalf("step %d: id(%d) = %q, want %q", step, lo+alertSeq(k), got, id)
+			}
+		}
+	}
+	for step := range 2000 {
+		for range rng.IntN(2 * alertChunk / 3) {
+			add(step)
+		}
+		if rng.IntN(3) > 0 {
+			forget(rng.IntN(len(model) + 1))
+		}
+		check(step)
+	}
+	forget(len(model))
+	check(-1)
+	made = 0
+	for step := range 1000 {
+		for range 1000 {
+			add(step)
+		}
+		if n := len(model) - 2*alertChunk; n > 0 {
+			forget(n)
+		}
+		check(step)
+	}
+	if made > 0 {
+		t.Errorf("the steady stream made %d chunks, holding at most %d ids", made, 2*alertChunk+1000)
 	}
 }

@@ -4,6 +4,7 @@ package correlate
 // strength rules and guards that decide whether it links, and pruning.
 
 import (
+	"math/bits"
 	"net/netip"
 	"slices"
 	"unsafe"
@@ -63,10 +64,8 @@ func (e *Engine) record(t *tenantState, a *weft.Alert, sev int, refs []ref, ens 
 			en.sightings = en.sightings[n:]
 		}
 		s.routine = routine&(1<<i) != 0
-		if en.sightings == nil {
-			// Most identities are seen more than once in their window:
-			// room for two saves the first reallocation.
-			en.sightings = make([]sighting, 0, 2)
+		if len(en.sightings) == cap(en.sightings) {
+			en.sightings = t.sightings.grow(en.sightings)
 		}
 		en.sightings = append(en.sightings, s)
 		// The principals seen added at first; a validated alert does not
@@ -330,10 +329,12 @@ func (t *tenantState) forget(id IdentityID) {
 	en := t.index.get(id)
 	t.index.remove(id)
 	if len(t.spare) >= maxSpareEntries {
+		t.sightings.put(en.sightings)
 		return
 	}
 	ss, ps := en.sightings[:0], en.principals.list[:0]
 	if cap(ss) > maxSpareSightings {
+		t.sightings.put(ss)
 		ss = nil
 	}
 	if cap(ps) > maxSparePrincipals {
@@ -345,10 +346,13 @@ func (t *tenantState) forget(id IdentityID) {
 
 // maxSpareEntries bounds the entries a tenant keeps for reuse (forget),
 // and maxSpareSightings and maxSparePrincipals the room a spare entry keeps:
-// a tenant's spare entries hold at most about 16,000 × 1 KB, and never more
-// than its busiest window's entries did.
+// a tenant's spare entries hold at most about 65,000 × 1 KB, and never more
+// than its busiest window's entries did. A prune of the benchmark's
+// scenario forgets more than 16,000 entries, and with room for only that
+// many, a new entry in three placements was allocated afresh
+// (docs/benchmarks.md, session 13).
 const (
-	maxSpareEntries    = 1 << 14
+	maxSpareEntries    = 1 << 16
 	maxSpareSightings  = 8
 	maxSparePrincipals = 8
 )
@@ -590,3 +594,66 @@ const pruneAhead = 16
 // pruneEvery is how many placements pass between prunes of a tenant's
 // state.
 const pruneEvery = 4096
+
+// sightingPool keeps the arrays of sightings that entries let go (grown
+// out of, or forgotten with a spare entry that may keep only a small one),
+// by capacity, for record to give entries that need room. In a steady
+// stream the windows' sightings then live in memory the engine already
+// holds: arrays from the heap were two fifths of the engine's allocations,
+// and memory new to the process costs a page fault on its first write and
+// the collector's work later (docs/benchmarks.md, session 13). The engine
+// keeps one pool for all its tenants, of at most sightingClasses ×
+// maxPooledBytes (18 MB).
+type sightingPool [sightingClasses][][]sighting
+
+// sightingClasses are the capacities an entry's array of sightings grows
+// through, 2, 4, … 2·maxSightings (an entry at maxSightings drops its
+// oldest by cutting the array's front, and so needs room past it to do
+// that without a copy each time); a class keeps at most maxPooledBytes.
+const (
+	sightingClasses = 9
+	maxPooledBytes  = 2 << 20
+)
+
+// The largest class holds 2·maxSightings.
+const _ = -uint(2*maxSightings ^ 2<<(sightingClasses-1))
+
+// sightingClass returns the class of arrays of capacity c, false when c is
+// not one.
+func sightingClass(c int) (int, bool) {
+	if c < 2 || c > 2*maxSightings || c&(c-1) != 0 {
+		return 0, false
+	}
+	return bits.TrailingZeros(uint(c)) - 1, true
+}
+
+// grow returns ss, which must be full and hold fewer than maxSightings,
+// with room for more: its sightings in an array of twice its capacity,
+// rounded up to a class (at least 2, at most 2·maxSightings), taken from
+// the pool when it has one; ss's array goes to the pool.
+func (p *sightingPool) grow(ss []sighting) []sighting {
+	c := 2
+	for c < 2*cap(ss) {
+		c *= 2
+	}
+	k, _ := sightingClass(c)
+	var ns []sighting
+	if n := len(p[k]); n > 0 {
+		ns, p[k][n-1], p[k] = p[k][n-1], nil, p[k][:n-1]
+	} else {
+		ns = make([]sighting, 0, 2<<k)
+	}
+	ns = append(ns, ss...)
+	p.put(ss)
+	return ns
+}
+
+// put keeps the array of ss for grow, unless its capacity is not a class
+// (an array cut from the front, a merge's) or its class is full.
+func (p *sightingPool) put(ss []sighting) {
+	k, ok := sightingClass(cap(ss))
+	if !ok || (len(p[k])+1)*cap(ss)*int(unsafe.Sizeof(sighting{})) > maxPooledBytes {
+		return
+	}
+	p[k] = append(p[k], ss[:0])
+}

@@ -1,8 +1,12 @@
 package correlate
 
 import (
+	"cmp"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/weftxdr/weft"
 	"github.com/weftxdr/weft/gen"
@@ -91,5 +95,79 @@ func TestMergedEntryKeepsNewest(t *testing.T) {
 	}
 	if want := t0.Add(30 * time.Hour).UnixNano(); en.newest < want {
 		t.Fatalf("newest %d after the merge; want at least %d, the newer device's last sighting", en.newest, want)
+	}
+}
+
+// TestSightingArraysAreNotShared holds the pool of sighting arrays
+// (sightingPool) to giving each array to one holder: through two rounds of
+// a scenario, with its prunes and merges, the arrays of the entries
+// indexed, of the spare entries and of the pool never overlap, the pool
+// stays within its bound, and arrays do come back from it.
+func TestSightingArraysAreNotShared(t *testing.T) {
+	opts := gen.DefaultOptions()
+	opts.Attacks, opts.NoiseAlerts, opts.Users, opts.Devices = 6, 3000, 400, 400
+	src, _ := scenario(t, opts)
+	e := newTestEngine(t, DefaultConfig()).Engine
+	var n int64
+	alloc := func() int64 { n++; return n }
+	reused := 0
+	for j, a := range twoRounds(src) {
+		ts := e.tenants[a.TenantID]
+		var pooled int
+		if ts != nil {
+			for _, c := range *ts.sightings {
+				pooled += len(c)
+			}
+		}
+		e.Place(a, alloc)
+		ts = e.tenants[a.TenantID]
+		after := 0
+		for _, c := range *ts.sightings {
+			after += len(c)
+		}
+		if after < pooled {
+			reused += pooled - after
+		}
+		if j%50 != 0 && ts.placed != 0 {
+			continue
+		}
+		type span struct {
+			lo, hi uintptr
+			who    string
+		}
+		var spans []span
+		hold := func(ss []sighting, who string) {
+			if cap(ss) == 0 {
+				return
+			}
+			lo := uintptr(unsafe.Pointer(unsafe.SliceData(ss[:1])))
+			spans = append(spans, span{lo, lo + uintptr(cap(ss))*unsafe.Sizeof(sighting{}), who})
+		}
+		for _, id := range ts.index.live {
+			hold(ts.index.get(id).sightings, fmt.Sprint("identity ", id))
+		}
+		for k, en := range ts.spare {
+			hold(en.sightings, fmt.Sprint("spare entry ", k))
+		}
+		for k, c := range *ts.sightings {
+			if bytes := len(c) * (2 << k) * int(unsafe.Sizeof(sighting{})); bytes > maxPooledBytes {
+				t.Fatalf("alert %d: the pool's class %d holds %d bytes", j, k, bytes)
+			}
+			for i, ss := range c {
+				if cap(ss) != 2<<k || len(ss) != 0 {
+					t.Fatalf("alert %d: the pool's class %d holds an array of %d/%d", j, k, len(ss), cap(ss))
+				}
+				hold(ss, fmt.Sprintf("pool %d/%d", k, i))
+			}
+		}
+		slices.SortFunc(spans, func(x, y span) int { return cmp.Compare(x.lo, y.lo) })
+		for i := 1; i < len(spans); i++ {
+			if spans[i].lo < spans[i-1].hi {
+				t.Fatalf("alert %d: %s and %s share an array", j, spans[i-1].who, spans[i].who)
+			}
+		}
+	}
+	if reused == 0 {
+		t.Error("no array came back from the pool")
 	}
 }
