@@ -136,6 +136,13 @@ func (e *Engine) identityMerged(tenantID string, from, to IdentityID) {
 		t.index.put(to, src)
 		return
 	}
+	// src's sightings are copied into dst's array, or into a new one:
+	// neither entry's record of a cut array (hubArrays) holds after.
+	if whole, ok := t.hubArrays[src]; ok {
+		delete(t.hubArrays, src)
+		defer t.sightings.put(whole)
+	}
+	delete(t.hubArrays, dst)
 	dst.strength = max(dst.strength, src.strength)
 	dst.private = dst.private && src.private
 	dst.sightings = append(dst.sightings, src.sightings...)
@@ -170,8 +177,14 @@ type tenantState struct {
 	// of the engine's; prune puts the incidents it forgets in free.
 	slab      []incidentState
 	free      []*incidentState
-	spare     []*entry        // entries prune removed, for entry to use again (forget)
-	sightings *sightingPool   // the engine's (Engine.sightings)
+	spare     []*entry      // entries prune removed, for entry to use again (forget)
+	sightings *sightingPool // the engine's (Engine.sightings)
+	// hubArrays holds, for each entry at maxSightings whose sightings
+	// record has cut from the front of their array, that whole array, so
+	// that when the cut reaches its end the sightings move back to its
+	// start instead of to a new array (growSightings). An entry's array is
+	// its own; forget and identityMerged drop the entry's record.
+	hubArrays map[*entry][]sighting
 	redirect  map[int64]int64 // merged incident → the one it went into
 	next      map[int64]int64 // full incident → its continuation
 	repeats   repeatTable

@@ -59,13 +59,19 @@ func (e *Engine) record(t *tenantState, a *weft.Alert, sev int, refs []ref, ens 
 		en := ens[i]
 		if n := len(en.sightings) - maxSightings + 1; n > 0 {
 			// Drop the oldest by reslicing rather than moving the rest
-			// down: append copies them once when the array is full.
+			// down: growSightings moves them once when the array is full.
+			if _, whole := sightingClass(cap(en.sightings)); whole {
+				if t.hubArrays == nil {
+					t.hubArrays = map[*entry][]sighting{}
+				}
+				t.hubArrays[en] = en.sightings[:0]
+			}
 			clear(en.sightings[:n])
 			en.sightings = en.sightings[n:]
 		}
 		s.routine = routine&(1<<i) != 0
 		if len(en.sightings) == cap(en.sightings) {
-			en.sightings = t.sightings.grow(en.sightings)
+			en.sightings = t.growSightings(en)
 		}
 		en.sightings = append(en.sightings, s)
 		// The principals seen added at first; a validated alert does not
@@ -328,6 +334,11 @@ func (t *tenantState) entry(r ref) *entry {
 func (t *tenantState) forget(id IdentityID) {
 	en := t.index.get(id)
 	t.index.remove(id)
+	if whole, ok := t.hubArrays[en]; ok {
+		delete(t.hubArrays, en)
+		t.sightings.put(whole)
+		en.sightings = nil
+	}
 	if len(t.spare) >= maxSpareEntries {
 		t.sightings.put(en.sightings)
 		return
@@ -594,6 +605,21 @@ const pruneAhead = 16
 // pruneEvery is how many placements pass between prunes of a tenant's
 // state.
 const pruneEvery = 4096
+
+// growSightings returns en's sightings, which fill their array, with room
+// for more: an entry whose sightings record has cut from the front of the
+// array (hubArrays) gets them moved back to its start, any other a larger
+// array (sightingPool.grow).
+func (t *tenantState) growSightings(en *entry) []sighting {
+	ss := en.sightings
+	if whole, ok := t.hubArrays[en]; ok {
+		if cap(whole) > len(ss) {
+			return whole[:copy(whole[:len(ss)], ss)]
+		}
+		delete(t.hubArrays, en)
+	}
+	return t.sightings.grow(ss)
+}
 
 // sightingPool keeps the arrays of sightings that entries let go (grown
 // out of, or forgotten with a spare entry that may keep only a small one),

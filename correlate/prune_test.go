@@ -99,10 +99,10 @@ func TestMergedEntryKeepsNewest(t *testing.T) {
 }
 
 // TestSightingArraysAreNotShared holds the pool of sighting arrays
-// (sightingPool) to giving each array to one holder: through two rounds of
-// a scenario, with its prunes and merges, the arrays of the entries
-// indexed, of the spare entries and of the pool never overlap, the pool
-// stays within its bound, and arrays do come back from it.
+// (sightingPool) and the arrays kept for entries at maxSightings
+// (hubArrays) to giving each array to one holder (checkSightingArrays):
+// through two rounds of a scenario, with its prunes and merges, and the
+// pool gives arrays back.
 func TestSightingArraysAreNotShared(t *testing.T) {
 	opts := gen.DefaultOptions()
 	opts.Attacks, opts.NoiseAlerts, opts.Users, opts.Devices = 6, 3000, 400, 400
@@ -128,46 +128,124 @@ func TestSightingArraysAreNotShared(t *testing.T) {
 		if after < pooled {
 			reused += pooled - after
 		}
-		if j%50 != 0 && ts.placed != 0 {
-			continue
-		}
-		type span struct {
-			lo, hi uintptr
-			who    string
-		}
-		var spans []span
-		hold := func(ss []sighting, who string) {
-			if cap(ss) == 0 {
-				return
-			}
-			lo := uintptr(unsafe.Pointer(unsafe.SliceData(ss[:1])))
-			spans = append(spans, span{lo, lo + uintptr(cap(ss))*unsafe.Sizeof(sighting{}), who})
-		}
-		for _, id := range ts.index.live {
-			hold(ts.index.get(id).sightings, fmt.Sprint("identity ", id))
-		}
-		for k, en := range ts.spare {
-			hold(en.sightings, fmt.Sprint("spare entry ", k))
-		}
-		for k, c := range *ts.sightings {
-			if bytes := len(c) * (2 << k) * int(unsafe.Sizeof(sighting{})); bytes > maxPooledBytes {
-				t.Fatalf("alert %d: the pool's class %d holds %d bytes", j, k, bytes)
-			}
-			for i, ss := range c {
-				if cap(ss) != 2<<k || len(ss) != 0 {
-					t.Fatalf("alert %d: the pool's class %d holds an array of %d/%d", j, k, len(ss), cap(ss))
-				}
-				hold(ss, fmt.Sprintf("pool %d/%d", k, i))
-			}
-		}
-		slices.SortFunc(spans, func(x, y span) int { return cmp.Compare(x.lo, y.lo) })
-		for i := 1; i < len(spans); i++ {
-			if spans[i].lo < spans[i-1].hi {
-				t.Fatalf("alert %d: %s and %s share an array", j, spans[i-1].who, spans[i].who)
-			}
+		if j%50 == 0 || ts.placed == 0 {
+			checkSightingArrays(t, fmt.Sprint("alert ", j), ts)
 		}
 	}
 	if reused == 0 {
 		t.Error("no array came back from the pool")
+	}
+}
+
+// TestHubArrayMovesBack holds an identity at maxSightings (a public
+// address in 700 alerts a minute apart) to keeping its whole array
+// (hubArrays), moving its sightings back to the array's start when the cut
+// from the front reaches the end rather than taking a new array, and
+// giving the array to the pool when prune forgets it (after three days of
+// other alerts), with no array held twice at any step
+// (checkSightingArrays).
+func TestHubArrayMovesBack(t *testing.T) {
+	e := newEngine(t, nil)
+	var whole []sighting
+	moved := false
+	for i := range 700 {
+		e.Place(alertAt("", time.Duration(i)*time.Minute, ip("203.0.113.7"), user(fmt.Sprint("u", i))))
+		ts := e.tenants[weft.DefaultTenantID]
+		if len(ts.hubArrays) > 1 {
+			t.Fatalf("alert %d: %d whole arrays kept, for one identity at the bound", i, len(ts.hubArrays))
+		}
+		for _, w := range ts.hubArrays {
+			if whole != nil && unsafe.SliceData(w) != unsafe.SliceData(whole) {
+				t.Fatalf("alert %d: the identity's whole array changed", i)
+			}
+			whole = w
+		}
+		for en, w := range ts.hubArrays {
+			if whole != nil && len(en.sightings) > 0 && unsafe.SliceData(en.sightings) == unsafe.SliceData(w) && i > maxSightings+1 {
+				moved = true
+			}
+		}
+		if i%25 == 0 {
+			checkSightingArrays(t, fmt.Sprint("alert ", i), ts)
+		}
+	}
+	if whole == nil || !moved {
+		t.Fatalf("the address's sightings were cut (%v) and moved back (%v): want both", whole != nil, moved)
+	}
+	for i := range 9000 {
+		e.Place(alertAt("", 72*time.Hour+time.Duration(i)*time.Second, user(fmt.Sprint("v", i))))
+		ts := e.tenants[weft.DefaultTenantID]
+		if i%100 == 0 || ts.placed == 0 {
+			checkSightingArrays(t, fmt.Sprint("later alert ", i), ts)
+		}
+	}
+	ts := e.tenants[weft.DefaultTenantID]
+	if len(ts.hubArrays) != 0 {
+		t.Fatalf("%d whole arrays kept after the address left the windows", len(ts.hubArrays))
+	}
+	k, _ := sightingClass(cap(whole))
+	if !slices.ContainsFunc((*ts.sightings)[k], func(ss []sighting) bool { return unsafe.SliceData(ss[:1]) == unsafe.SliceData(whole[:1]) }) {
+		t.Error("the forgotten identity's whole array is not in the pool")
+	}
+}
+
+// checkSightingArrays fails the test if two holders of ts share an array
+// of sightings: the entries indexed (for an entry at maxSightings, the
+// whole array its sightings were cut from, which must end where they do),
+// the spare entries and the pool; if a whole array is kept for an entry
+// that is not indexed; or if the pool holds more than its bound or arrays
+// that are not empty or not of their class.
+func checkSightingArrays(t *testing.T, at string, ts *tenantState) {
+	t.Helper()
+	type span struct {
+		lo, hi uintptr
+		who    string
+	}
+	var spans []span
+	size := unsafe.Sizeof(sighting{})
+	hold := func(ss []sighting, who string) {
+		if cap(ss) == 0 {
+			return
+		}
+		lo := uintptr(unsafe.Pointer(unsafe.SliceData(ss[:1])))
+		spans = append(spans, span{lo, lo + uintptr(cap(ss))*size, who})
+	}
+	indexed := 0
+	for _, id := range ts.index.live {
+		en := ts.index.get(id)
+		whole, ok := ts.hubArrays[en]
+		if !ok {
+			hold(en.sightings, fmt.Sprint("identity ", id))
+			continue
+		}
+		indexed++
+		lo, hi := uintptr(unsafe.Pointer(unsafe.SliceData(whole[:1]))), uintptr(unsafe.Pointer(unsafe.SliceData(en.sightings[:1])))
+		if hi < lo || hi+uintptr(cap(en.sightings))*size != lo+uintptr(cap(whole))*size {
+			t.Fatalf("%s: identity %d's sightings are not the end of its whole array", at, id)
+		}
+		hold(whole, fmt.Sprint("identity ", id, " (whole array)"))
+	}
+	if indexed != len(ts.hubArrays) {
+		t.Fatalf("%s: %d whole arrays kept, for %d indexed entries", at, len(ts.hubArrays), indexed)
+	}
+	for k, en := range ts.spare {
+		hold(en.sightings, fmt.Sprint("spare entry ", k))
+	}
+	for k, c := range *ts.sightings {
+		if bytes := len(c) * (2 << k) * int(size); bytes > maxPooledBytes {
+			t.Fatalf("%s: the pool's class %d holds %d bytes", at, k, bytes)
+		}
+		for i, ss := range c {
+			if cap(ss) != 2<<k || len(ss) != 0 {
+				t.Fatalf("%s: the pool's class %d holds an array of %d/%d", at, k, len(ss), cap(ss))
+			}
+			hold(ss, fmt.Sprintf("pool %d/%d", k, i))
+		}
+	}
+	slices.SortFunc(spans, func(x, y span) int { return cmp.Compare(x.lo, y.lo) })
+	for i := 1; i < len(spans); i++ {
+		if spans[i].lo < spans[i-1].hi {
+			t.Fatalf("%s: %s and %s share an array", at, spans[i-1].who, spans[i].who)
+		}
 	}
 }
