@@ -19,12 +19,7 @@ import (
 // that prunes ran and forgot entries so, and that the entries they kept
 // still hold state within the windows.
 func TestEntryNewestBoundsItsState(t *testing.T) {
-	opts := gen.DefaultOptions()
-	opts.Attacks, opts.NoiseAlerts, opts.Users, opts.Devices = 6, 3000, 400, 400
-	src, _ := scenario(t, opts)
-	e := newTestEngine(t, DefaultConfig()).Engine
-	var n int64
-	alloc := func() int64 { n++; return n }
+	src, e, alloc := pruneScenario(t)
 	checked, prunes, unread := 0, 0, 0
 	for j, a := range twoRounds(src) {
 		i := j % len(src) // the alert's place in its round
@@ -71,6 +66,18 @@ func TestEntryNewestBoundsItsState(t *testing.T) {
 	t.Logf("%d entries checked; %d prunes forgot %d entries unread", checked, prunes, unread)
 }
 
+// pruneScenario returns the alerts of a small scenario (6 attacks, 3,000
+// noise alerts, 400 users and devices), in which prune runs and forgets,
+// an engine with the default policy, and an incident id allocator for it.
+func pruneScenario(t *testing.T) ([]*weft.Alert, *Engine, func() int64) {
+	t.Helper()
+	opts := gen.DefaultOptions()
+	opts.Attacks, opts.NoiseAlerts, opts.Users, opts.Devices = 6, 3000, 400, 400
+	src, _ := scenario(t, opts)
+	var n int64
+	return src, newTestEngine(t, DefaultConfig()).Engine, func() int64 { n++; return n }
+}
+
 // TestMergedEntryKeepsNewest checks that an identity merge carries the
 // merged-in entry's newest over: a late alert that reveals two device ids
 // to be one device must not let prune forget the newer device's sightings
@@ -104,12 +111,7 @@ func TestMergedEntryKeepsNewest(t *testing.T) {
 // through two rounds of a scenario, with its prunes and merges, and the
 // pool gives arrays back.
 func TestSightingArraysAreNotShared(t *testing.T) {
-	opts := gen.DefaultOptions()
-	opts.Attacks, opts.NoiseAlerts, opts.Users, opts.Devices = 6, 3000, 400, 400
-	src, _ := scenario(t, opts)
-	e := newTestEngine(t, DefaultConfig()).Engine
-	var n int64
-	alloc := func() int64 { n++; return n }
+	src, e, alloc := pruneScenario(t)
 	reused := 0
 	for j, a := range twoRounds(src) {
 		ts := e.tenants[a.TenantID]
@@ -154,14 +156,12 @@ func TestHubArrayMovesBack(t *testing.T) {
 		if len(ts.hubArrays) > 1 {
 			t.Fatalf("alert %d: %d whole arrays kept, for one identity at the bound", i, len(ts.hubArrays))
 		}
-		for _, w := range ts.hubArrays {
+		for en, w := range ts.hubArrays {
 			if whole != nil && unsafe.SliceData(w) != unsafe.SliceData(whole) {
 				t.Fatalf("alert %d: the identity's whole array changed", i)
 			}
 			whole = w
-		}
-		for en, w := range ts.hubArrays {
-			if whole != nil && len(en.sightings) > 0 && unsafe.SliceData(en.sightings) == unsafe.SliceData(w) && i > maxSightings+1 {
+			if i > maxSightings+1 && len(en.sightings) > 0 && unsafe.SliceData(en.sightings) == unsafe.SliceData(w) {
 				moved = true
 			}
 		}
