@@ -149,7 +149,7 @@ func TestSightingArraysAreNotShared(t *testing.T) {
 func TestHubArrayMovesBack(t *testing.T) {
 	e := newEngine(t, nil)
 	var whole []sighting
-	moved := false
+	moved, moves := false, 0
 	for i := range 700 {
 		e.Place(alertAt("", time.Duration(i)*time.Minute, ip("203.0.113.7"), user(fmt.Sprint("u", i))))
 		ts := e.tenants[weft.DefaultTenantID]
@@ -162,7 +162,11 @@ func TestHubArrayMovesBack(t *testing.T) {
 			}
 			whole = w
 			if i > maxSightings+1 && len(en.sightings) > 0 && unsafe.SliceData(en.sightings) == unsafe.SliceData(w) {
+				// Each alert past the bound cuts one from the front, so
+				// the sightings start at the array's start only when this
+				// alert moved them back.
 				moved = true
+				moves++
 			}
 		}
 		if i%25 == 0 {
@@ -171,6 +175,11 @@ func TestHubArrayMovesBack(t *testing.T) {
 	}
 	if whole == nil || !moved {
 		t.Fatalf("the address's sightings were cut (%v) and moved back (%v): want both", whole != nil, moved)
+	}
+	// One move back per maxSightings alerts past the bound, not one per
+	// alert (which an array of maxSightings kept whole had made).
+	if limit := (700 - maxSightings) / maxSightings; moves > limit {
+		t.Errorf("the sightings moved back %d times in %d alerts past the bound, want at most %d", moves, 700-maxSightings, limit)
 	}
 	for i := range 9000 {
 		e.Place(alertAt("", 72*time.Hour+time.Duration(i)*time.Second, user(fmt.Sprint("v", i))))
