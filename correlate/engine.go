@@ -138,11 +138,15 @@ func (e *Engine) identityMerged(tenantID string, from, to IdentityID) {
 	}
 	// src's sightings are copied into dst's array, or into a new one:
 	// neither entry's record of a cut array (hubArrays) holds after.
-	if whole, ok := t.hubArrays[src]; ok {
+	if src.hub {
+		whole := t.hubArrays[src]
 		delete(t.hubArrays, src)
 		defer t.sightings.put(whole)
 	}
-	delete(t.hubArrays, dst)
+	if dst.hub {
+		delete(t.hubArrays, dst)
+		dst.hub = false
+	}
 	dst.strength = max(dst.strength, src.strength)
 	dst.private = dst.private && src.private
 	dst.sightings = append(dst.sightings, src.sightings...)
@@ -207,6 +211,7 @@ type entry struct {
 	sightings  []sighting
 	principals principalSet // principal → when seen together (event time)
 	private    bool         // a private, loopback or link-local address
+	hub        bool         // tenantState.hubArrays holds its whole array, so that prune need not look
 	pos        int32        // its place in entryIndex.live
 	// newest bounds from above the last activity of its sightings and the
 	// last time its principals were seen (unix ns): when it is before

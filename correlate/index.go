@@ -70,7 +70,7 @@ func (e *Engine) record(t *tenantState, a *weft.Alert, sev int, refs []ref, ens 
 				if t.hubArrays == nil {
 					t.hubArrays = map[*entry][]sighting{}
 				}
-				t.hubArrays[en] = en.sightings[:0]
+				t.hubArrays[en], en.hub = en.sightings[:0], true
 			}
 			clear(en.sightings[:n])
 			en.sightings = en.sightings[n:]
@@ -340,10 +340,10 @@ func (t *tenantState) entry(r ref) *entry {
 func (t *tenantState) forget(id IdentityID) {
 	en := t.index.get(id)
 	t.index.remove(id)
-	if whole, ok := t.hubArrays[en]; ok {
+	if en.hub {
+		t.sightings.put(t.hubArrays[en])
 		delete(t.hubArrays, en)
-		t.sightings.put(whole)
-		en.sightings = nil
+		en.sightings, en.hub = nil, false
 	}
 	if len(t.spare) >= maxSpareEntries {
 		t.sightings.put(en.sightings)
@@ -618,11 +618,12 @@ const pruneEvery = 4096
 // array (sightingPool.grow).
 func (t *tenantState) growSightings(en *entry) []sighting {
 	ss := en.sightings
-	if whole, ok := t.hubArrays[en]; ok {
-		if cap(whole) > len(ss) {
+	if en.hub {
+		if whole := t.hubArrays[en]; cap(whole) > len(ss) {
 			return whole[:copy(whole[:len(ss)], ss)]
 		}
 		delete(t.hubArrays, en)
+		en.hub = false
 	}
 	return t.sightings.grow(ss)
 }

@@ -202,7 +202,7 @@ func TestHubArrayMovesBack(t *testing.T) {
 // of sightings: the entries indexed (for an entry at maxSightings, the
 // whole array its sightings were cut from, which must end where they do),
 // the spare entries and the pool; if a whole array is kept for an entry
-// that is not indexed; or if the pool holds more than its bound or arrays
+// that is not indexed, or an entry's hub flag says otherwise; or if the pool holds more than its bound or arrays
 // that are not empty or not of their class.
 func checkSightingArrays(t *testing.T, at string, ts *tenantState) {
 	t.Helper()
@@ -223,6 +223,9 @@ func checkSightingArrays(t *testing.T, at string, ts *tenantState) {
 	for _, id := range ts.index.live {
 		en := ts.index.get(id)
 		whole, ok := ts.hubArrays[en]
+		if ok != en.hub {
+			t.Fatalf("%s: identity %d has a whole array kept (%v) but says so (%v)", at, id, ok, en.hub)
+		}
 		if !ok {
 			hold(en.sightings, fmt.Sprint("identity ", id))
 			continue
@@ -238,6 +241,9 @@ func checkSightingArrays(t *testing.T, at string, ts *tenantState) {
 		t.Fatalf("%s: %d whole arrays kept, for %d indexed entries", at, len(ts.hubArrays), indexed)
 	}
 	for k, en := range ts.spare {
+		if en.hub {
+			t.Fatalf("%s: spare entry %d says it has a whole array kept", at, k)
+		}
 		hold(en.sightings, fmt.Sprint("spare entry ", k))
 	}
 	for k, c := range *ts.sightings {
