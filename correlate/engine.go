@@ -141,6 +141,7 @@ func (e *Engine) identityMerged(tenantID string, from, to IdentityID) {
 	if src.hub {
 		whole := t.hubArrays[src]
 		delete(t.hubArrays, src)
+		src.hub = false
 		defer t.sightings.put(whole)
 	}
 	if dst.hub {
@@ -211,7 +212,7 @@ type entry struct {
 	sightings  []sighting
 	principals principalSet // principal → when seen together (event time)
 	private    bool         // a private, loopback or link-local address
-	hub        bool         // tenantState.hubArrays holds its whole array, so that prune need not look
+	hub        bool         // tenantState.hubArrays holds its whole array (forget and growSightings look only then)
 	pos        int32        // its place in entryIndex.live
 	// newest bounds from above the last activity of its sightings and the
 	// last time its principals were seen (unix ns): when it is before
