@@ -137,17 +137,13 @@ func (e *Engine) identityMerged(tenantID string, from, to IdentityID) {
 		return
 	}
 	// src's sightings are copied into dst's array, or into a new one:
-	// neither entry's record of a cut array (hubArrays) holds after.
+	// neither entry's sightings are the tail of a whole array after
+	// (entry.hub). src's goes to the pool once they are copied.
 	if src.hub {
-		whole := t.hubArrays[src]
-		delete(t.hubArrays, src)
 		src.hub = false
-		defer t.sightings.put(whole)
+		defer t.sightings.put(hubArray(src.sightings))
 	}
-	if dst.hub {
-		delete(t.hubArrays, dst)
-		dst.hub = false
-	}
+	dst.hub = false
 	dst.strength = max(dst.strength, src.strength)
 	dst.private = dst.private && src.private
 	dst.sightings = append(dst.sightings, src.sightings...)
@@ -182,14 +178,8 @@ type tenantState struct {
 	// of the engine's; prune puts the incidents it forgets in free.
 	slab      []incidentState
 	free      []*incidentState
-	spare     []*entry      // entries prune removed, for entry to use again (forget)
-	sightings *sightingPool // the engine's (Engine.sightings)
-	// hubArrays holds, for each entry at maxSightings whose sightings
-	// record has cut from the front of their array, that whole array, so
-	// that when the cut reaches its end the sightings move back to its
-	// start instead of to a new array (growSightings). An entry's array is
-	// its own; forget and identityMerged drop the entry's record.
-	hubArrays map[*entry][]sighting
+	spare     []*entry        // entries prune removed, for entry to use again (forget)
+	sightings *sightingPool   // the engine's (Engine.sightings)
 	redirect  map[int64]int64 // merged incident → the one it went into
 	next      map[int64]int64 // full incident → its continuation
 	repeats   repeatTable
@@ -212,8 +202,12 @@ type entry struct {
 	sightings  []sighting
 	principals principalSet // principal → when seen together (event time)
 	private    bool         // a private, loopback or link-local address
-	hub        bool         // tenantState.hubArrays holds its whole array (forget and growSightings look only then)
-	pos        int32        // its place in entryIndex.live
+	// hub says that the sightings are the tail of an array of
+	// 2·maxSightings that record cuts them from the front of (hubArray),
+	// so that when the cut reaches its end they move back to its start
+	// instead of to a new array (growSightings).
+	hub bool
+	pos int32 // its place in entryIndex.live
 	// newest bounds from above the last activity of its sightings and the
 	// last time its principals were seen (unix ns): when it is before
 	// prune's cutoff, prune forgets the entry without reading them. It

@@ -67,10 +67,7 @@ func (e *Engine) record(t *tenantState, a *weft.Alert, sev int, refs []ref, ens 
 			// the largest first; kept whole, it had its sightings moved
 			// back at every alert (docs/benchmarks.md, session 14).
 			if cap(en.sightings) == 2*maxSightings {
-				if t.hubArrays == nil {
-					t.hubArrays = map[*entry][]sighting{}
-				}
-				t.hubArrays[en], en.hub = en.sightings[:0], true
+				en.hub = true
 			}
 			clear(en.sightings[:n])
 			en.sightings = en.sightings[n:]
@@ -341,8 +338,7 @@ func (t *tenantState) forget(id IdentityID) {
 	en := t.index.get(id)
 	t.index.remove(id)
 	if en.hub {
-		t.sightings.put(t.hubArrays[en])
-		delete(t.hubArrays, en)
+		t.sightings.put(hubArray(en.sightings))
 		en.sightings, en.hub = nil, false
 	}
 	if len(t.spare) >= maxSpareEntries {
@@ -614,18 +610,30 @@ const pruneEvery = 4096
 
 // growSightings returns en's sightings, which fill their array, with room
 // for more: an entry whose sightings record has cut from the front of the
-// array (hubArrays) gets them moved back to its start, any other a larger
+// array (entry.hub) gets them moved back to its start, any other a larger
 // array (sightingPool.grow).
 func (t *tenantState) growSightings(en *entry) []sighting {
 	ss := en.sightings
 	if en.hub {
-		if whole := t.hubArrays[en]; cap(whole) > len(ss) {
-			return whole[:copy(whole[:len(ss)], ss)]
-		}
-		delete(t.hubArrays, en)
-		en.hub = false
+		whole := hubArray(ss)
+		return whole[:copy(whole[:len(ss)], ss)]
 	}
 	return t.sightings.grow(ss)
+}
+
+// hubArray returns, empty, the whole array whose tail the sightings ss of
+// an entry at maxSightings are (entry.hub): the array has 2·maxSightings,
+// and ss's capacity reaches its end, so it starts 2·maxSightings − cap(ss)
+// sightings before ss. Such an entry's capacity is at least
+// maxSightings − 1 (record cuts one at a time from sightings of
+// maxSightings, and prune keeps the capacity), so ss points into the array.
+// An entry marked hub whose array is not of 2·maxSightings would make the
+// result point outside it: the race detector's pointer checks (checkptr)
+// fail any test in which that happens.
+func hubArray(ss []sighting) []sighting {
+	back := (2*maxSightings - cap(ss)) * int(unsafe.Sizeof(sighting{}))
+	start := unsafe.Add(unsafe.Pointer(unsafe.SliceData(ss)), -back)
+	return unsafe.Slice((*sighting)(start), 2*maxSightings)[:0]
 }
 
 // sightingPool keeps the arrays of sightings that entries let go (grown
