@@ -17,7 +17,9 @@ package correlate
 // notes the addresses of the next, which Place prefetches, in four parts
 // as it goes (issue), with instructions that do not wait for memory
 // (prefetch). An alert that went through every stage is ready: its state
-// is in the cache, and Place resolves it without touch's pass.
+// is in the cache, and Place resolves it without touch's pass. The last
+// stages also read ahead the spare entries (forget) that the next alerts'
+// new identities will take, which prune left there long before.
 // docs/benchmarks.md has what it saves.
 //
 // Invariant: read-ahead decides nothing. It reads the engine's state and
@@ -52,6 +54,10 @@ const aheadIDs = 32
 // reading it ahead costs more than it saves (BenchmarkPlaceCacheResident).
 // A variable, so that tests can read ahead on small scenarios.
 var aheadMinNodes = 1 << 14
+
+// aheadSpares is how many of a tenant's spare entries are read ahead: the
+// next alerts' new identities take them.
+const aheadSpares = 3
 
 // aheadAddrs bounds what one Place prefetches; a power of two.
 const aheadAddrs = 256
@@ -115,9 +121,22 @@ func (x *ahead) addSpan(p unsafe.Pointer, n int) {
 // addString notes the bytes of v for prefetching.
 func (x *ahead) addString(v string) {
 	if len(v) > 0 {
-		x.add(unsafe.Pointer(unsafe.StringData(v)))
+		x.addSpan(unsafe.Pointer(unsafe.StringData(v)), min(len(v), 128))
 	}
 }
+
+// addRange notes each cache line of the n bytes at p, up to maxRange.
+func (x *ahead) addRange(p unsafe.Pointer, n int) {
+	a := uintptr(p)
+	for l := a &^ 63; l < a+uintptr(min(n, maxRange)); l += 64 {
+		x.addrs[x.n%aheadAddrs] = l
+		x.n++
+	}
+}
+
+// maxRange bounds addRange: the identifiers of a record with aheadIDs of
+// them (a weft.Identifier is 32 bytes on 64-bit platforms).
+const maxRange = aheadIDs * 32
 
 // Ahead tells the engine which alerts it will be asked to place next, in
 // order, so that each Place can prefetch, without waiting for it, the state
@@ -219,13 +238,8 @@ func (e *Engine) aheadStage(a *weft.Alert, s *aheadSlot) {
 			if len(hs) == 0 {
 				continue
 			}
-			x.add(unsafe.Pointer(&hs[0]))
-			if n := len(ids) * int(unsafe.Sizeof(ids[0])); n <= 128 {
-				x.addSpan(unsafe.Pointer(&ids[0]), n)
-			} else {
-				x.add(unsafe.Pointer(&ids[0]))
-				x.add(unsafe.Pointer(&ids[len(ids)-1]))
-			}
+			x.addSpan(unsafe.Pointer(&hs[0]), min(len(hs)*8, 128))
+			x.addRange(unsafe.Pointer(&ids[0]), len(ids)*int(unsafe.Sizeof(ids[0])))
 		}
 		return
 	case 4: // their hashes' slots in the identity index, and their values' bytes
@@ -300,6 +314,14 @@ func (e *Engine) aheadStage(a *weft.Alert, s *aheadSlot) {
 				}
 			}
 		}
+		// The spare entries the alert's new identities will take
+		// (tenantState.entry), which prune put there thousands of alerts
+		// ago: about one an alert, each cold.
+		for i := 1; i <= min(aheadSpares, len(t.spare)); i++ {
+			en := t.spare[len(t.spare)-i]
+			x.addSpan(unsafe.Pointer(en), 128)
+			x.addSpan(unsafe.Add(unsafe.Pointer(en), 128), int(unsafe.Sizeof(*en))-128)
+		}
 	case 8: // the entries' sightings (and where the alert's will go) and principals
 		for k := range s.n {
 			p := s.nodes[k]
@@ -325,6 +347,17 @@ func (e *Engine) aheadStage(a *weft.Alert, s *aheadSlot) {
 		// The incident state the alert's incident may be made in.
 		if n := len(t.free); n > 0 {
 			x.add(unsafe.Pointer(t.free[n-1]))
+		}
+		// Where the spare entries stage 7 read ahead will take their
+		// first sighting and principal.
+		for i := 1; i <= min(aheadSpares, len(t.spare)); i++ {
+			en := t.spare[len(t.spare)-i]
+			if cap(en.sightings) > 0 {
+				x.add(unsafe.Pointer(&en.sightings[:1][0]))
+			}
+			if cap(en.principals.list) > 0 {
+				x.add(unsafe.Pointer(&en.principals.list[:1][0]))
+			}
 		}
 	}
 }
