@@ -30,6 +30,7 @@ package correlate
 // (TestAheadChangesNothing).
 
 import (
+	"slices"
 	"unsafe"
 
 	"github.com/weftxdr/weft"
@@ -96,7 +97,16 @@ type aheadSlot struct {
 	// (6), noNode when there is none, it repeats the identifier before's,
 	// or it has no index entry (7).
 	nodes [aheadIDs]uint32
+	// pbits has bit k set when identifier k is a principal's (a device,
+	// user or mailbox record's); princ holds the first np principal
+	// roots (stage 6), for the hub index slots stage 8 reads ahead.
+	pbits uint32
+	princ [aheadPrincipals]uint32
+	np    int
 }
+
+// aheadPrincipals is how many of an alert's principals are read ahead.
+const aheadPrincipals = 4
 
 // add notes address p for prefetching. Past aheadAddrs addresses it
 // overwrites the first ones, which then go unprefetched.
@@ -248,13 +258,19 @@ func (e *Engine) aheadStage(a *weft.Alert, s *aheadSlot) {
 			slots = s.t.ids.index.slots
 		}
 		mask := uint64(len(slots) - 1)
-		s.n = 0
+		s.n, s.pbits = 0, 0
 		for i := range a.Evidence {
 			ev := &a.Evidence[i]
 			ids, hs := ev.Identifiers(), ev.IdentifierHashes()
+			var pbit uint32
+			switch ev.EntityType {
+			case weft.EntityDevice, weft.EntityUser, weft.EntityMailbox:
+				pbit = 1
+			}
 			for k := 0; k < len(hs) && s.n < aheadIDs; k++ {
 				h := hs[k]
 				s.hs[s.n] = h
+				s.pbits |= pbit << s.n
 				s.n++
 				x.addString(ids[k].Value)
 				if len(slots) > 0 {
@@ -282,6 +298,7 @@ func (e *Engine) aheadStage(a *weft.Alert, s *aheadSlot) {
 			s.nodes[k] = n
 		}
 	case 6: // the nodes' roots (a weak name's candidate), their values' bytes, and the roots' places in the entry index
+		s.np = 0
 		for k := range s.n {
 			n := s.nodes[k]
 			if n == noNode {
@@ -292,6 +309,10 @@ func (e *Engine) aheadStage(a *weft.Alert, s *aheadSlot) {
 			p := nd.parent
 			if nd.weak && nd.ncand == 1 && !nd.many {
 				p = nd.cand[0]
+			}
+			if s.pbits&(1<<k) != 0 && s.np < aheadPrincipals && !slices.Contains(s.princ[:s.np], p) {
+				s.princ[s.np] = p
+				s.np++
 			}
 			if k > 0 && s.nodes[k-1] == p { // a record's identifiers most often share their root
 				s.nodes[k] = noNode
@@ -342,6 +363,14 @@ func (e *Engine) aheadStage(a *weft.Alert, s *aheadSlot) {
 			if n := len(en.principals.list); n > 0 {
 				x.add(unsafe.Pointer(&en.principals.list[min(en.principals.old, n-1)]))
 				x.add(unsafe.Pointer(&en.principals.list[n-1]))
+			}
+			// A hub's index: where seen will look each of the alert's
+			// principals up (principalSet.add), at random in a table of
+			// up to thousands of slots.
+			if at := en.principals.at; len(at) > 0 {
+				for _, p := range s.princ[:s.np] {
+					x.add(unsafe.Pointer(&at[at.home(IdentityID(p+1))]))
+				}
 			}
 		}
 		// The incident state the alert's incident may be made in.

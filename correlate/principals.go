@@ -36,10 +36,15 @@ type principalSet struct {
 // half full.
 type principalIndex []uint64
 
+// home returns the slot where the search for principal p starts.
+func (x principalIndex) home(p IdentityID) uint64 {
+	return (uint64(p) * 0x9e3779b97f4a7c15 >> 32) & uint64(len(x)-1)
+}
+
 // slot returns where principal p is, or the empty slot where it would go.
 func (x principalIndex) slot(p IdentityID) int {
 	mask := uint64(len(x) - 1)
-	for k := (uint64(p) * 0x9e3779b97f4a7c15 >> 32) & mask; ; k = (k + 1) & mask {
+	for k := x.home(p); ; k = (k + 1) & mask {
 		if x[k] == 0 || IdentityID(x[k]>>32) == p {
 			return int(k)
 		}
