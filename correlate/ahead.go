@@ -145,8 +145,8 @@ func (x *ahead) addRange(p unsafe.Pointer, n int) {
 }
 
 // maxRange bounds addRange: the identifiers of a record with aheadIDs of
-// them (a weft.Identifier is 32 bytes on 64-bit platforms).
-const maxRange = aheadIDs * 32
+// them.
+const maxRange = aheadIDs * int(unsafe.Sizeof(weft.Identifier{}))
 
 // Ahead tells the engine which alerts it will be asked to place next, in
 // order, so that each Place can prefetch, without waiting for it, the state

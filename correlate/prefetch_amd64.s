@@ -2,8 +2,9 @@
 
 // func prefetch(addrs []uintptr)
 //
-// Four addresses a turn: the loop's own instructions were a third of the
-// read-ahead's cost in prefetching (about 90 addresses an alert).
+// Four addresses a turn: for the 80–90 addresses an alert, the loop's
+// counting and branching one at a time cost about 130 instructions an
+// alert more (docs/benchmarks.md, session 15).
 TEXT ·prefetch(SB), NOSPLIT, $0-24
 	MOVQ	addrs_base+0(FP), SI
 	MOVQ	addrs_len+8(FP), CX
