@@ -105,6 +105,12 @@ type aheadSlot struct {
 	np    int
 }
 
+// nextSpares returns the spare entries (forget) that the tenant's next new
+// identities will take (entry takes the last first): up to aheadSpares.
+func (t *tenantState) nextSpares() []*entry {
+	return t.spare[len(t.spare)-min(aheadSpares, len(t.spare)):]
+}
+
 // aheadPrincipals is how many of an alert's principals are read ahead.
 const aheadPrincipals = 4
 
@@ -338,10 +344,8 @@ func (e *Engine) aheadStage(a *weft.Alert, s *aheadSlot) {
 		// The spare entries the alert's new identities will take
 		// (tenantState.entry), which prune put there thousands of alerts
 		// ago: about one an alert, each cold.
-		for i := 1; i <= min(aheadSpares, len(t.spare)); i++ {
-			en := t.spare[len(t.spare)-i]
-			x.addSpan(unsafe.Pointer(en), 128)
-			x.addSpan(unsafe.Add(unsafe.Pointer(en), 128), int(unsafe.Sizeof(*en))-128)
+		for _, en := range t.nextSpares() {
+			x.addRange(unsafe.Pointer(en), int(unsafe.Sizeof(*en)))
 		}
 	case 8: // the entries' sightings (and where the alert's will go) and principals
 		for k := range s.n {
@@ -379,8 +383,7 @@ func (e *Engine) aheadStage(a *weft.Alert, s *aheadSlot) {
 		}
 		// Where the spare entries stage 7 read ahead will take their
 		// first sighting and principal.
-		for i := 1; i <= min(aheadSpares, len(t.spare)); i++ {
-			en := t.spare[len(t.spare)-i]
+		for _, en := range t.nextSpares() {
 			if cap(en.sightings) > 0 {
 				x.add(unsafe.Pointer(&en.sightings[:1][0]))
 			}
